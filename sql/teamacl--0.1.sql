@@ -1,0 +1,1074 @@
+/* sql/teamacl--0.1.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION teamacl CASCADE" to load this file. \quit
+
+-- The schema is created here, not named in the control file: if somebody
+-- created a schema called teamacl beforehand, installation fails instead
+-- of putting our objects into a schema they own.
+CREATE SCHEMA teamacl;
+COMMENT ON SCHEMA teamacl IS 'teamacl: teams, roles, memberships and permission checks';
+GRANT USAGE ON SCHEMA teamacl TO PUBLIC;
+
+------------------------------------------------------------------------
+-- C functions: identity and checks
+------------------------------------------------------------------------
+
+CREATE FUNCTION teamacl.current_user_id() RETURNS uuid
+	AS 'MODULE_PATHNAME', 'teamacl_current_user_id'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION teamacl.current_user_id() IS
+	'The teamacl user this session acts for: set_user() identity, else the user mapped to the current login role; NULL when nobody is identified';
+
+CREATE FUNCTION teamacl.set_user(user_id uuid, is_local boolean DEFAULT true) RETURNS void
+	AS 'MODULE_PATHNAME', 'teamacl_set_user'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION teamacl.set_user(uuid, boolean) IS
+	'Name the end user this session acts for (NULL clears); transaction-local unless is_local is false. Grant EXECUTE only to the application''s login role';
+REVOKE ALL ON FUNCTION teamacl.set_user(uuid, boolean) FROM PUBLIC;
+
+CREATE FUNCTION teamacl._outer_role() RETURNS oid
+	AS 'MODULE_PATHNAME', 'teamacl_outer_role'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION teamacl._outer_role() IS
+	'Internal: the role in effect outside SECURITY DEFINER functions (follows SET ROLE)';
+
+CREATE FUNCTION teamacl.has_permission(team_id uuid, permission text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'teamacl_has_permission'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE COST 1;
+COMMENT ON FUNCTION teamacl.has_permission(uuid, text) IS
+	'Whether the current user holds the permission in the team';
+
+CREATE FUNCTION teamacl.teams_with(permission text) RETURNS uuid[]
+	AS 'MODULE_PATHNAME', 'teamacl_teams_with'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE COST 1;
+COMMENT ON FUNCTION teamacl.teams_with(text) IS
+	'The teams in which the current user holds the permission';
+
+CREATE FUNCTION teamacl.require(team_id uuid, permission text) RETURNS void
+	AS 'MODULE_PATHNAME', 'teamacl_require'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION teamacl.require(uuid, text) IS
+	'Raise insufficient_privilege (42501) unless the current user holds the permission in the team';
+
+CREATE FUNCTION teamacl.permissions(team_id uuid) RETURNS text[]
+	AS 'MODULE_PATHNAME', 'teamacl_permissions'
+	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION teamacl.permissions(uuid) IS
+	'The permissions the current user holds in the team, sorted';
+
+CREATE FUNCTION teamacl.cache_stats(OUT users integer, OUT bytes bigint, OUT generation bigint)
+	AS 'MODULE_PATHNAME', 'teamacl_cache_stats'
+	LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+COMMENT ON FUNCTION teamacl.cache_stats() IS
+	'This backend''s permission cache: cached users, bytes allocated, invalidation generation';
+
+CREATE FUNCTION teamacl._invalidate_cache() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'teamacl_invalidate_trigger'
+	LANGUAGE C;
+COMMENT ON FUNCTION teamacl._invalidate_cache() IS
+	'Internal trigger: tells every backend to drop its cached permissions at commit';
+
+------------------------------------------------------------------------
+-- Tables
+------------------------------------------------------------------------
+
+CREATE FUNCTION teamacl.normalize_email(email text) RETURNS text
+	LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+	RETURN pg_catalog.lower(pg_catalog.btrim(email));
+COMMENT ON FUNCTION teamacl.normalize_email(text) IS
+	'The stored form of an email address: trimmed and lower-cased';
+
+CREATE TABLE teamacl.plans (
+	name text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+	seat_limit integer CHECK (seat_limit IS NULL OR seat_limit >= 1),
+	description text,
+	builtin boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE teamacl.plans IS 'Plans and their seat limits (NULL: unlimited); editable';
+
+CREATE TABLE teamacl.users (
+	id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+	email text NOT NULL UNIQUE
+		CHECK (email OPERATOR(pg_catalog.=) teamacl.normalize_email(email)
+			   AND email ~ '^[^@[:space:]]+@[^@[:space:]]+$'
+			   AND pg_catalog.length(email) <= 254),
+	display_name text CHECK (pg_catalog.length(display_name) <= 200),
+	sign_in_method text CHECK (sign_in_method IN ('password', 'password_2fa', 'google', 'github', 'sso')),
+	db_role name UNIQUE,
+	registered boolean NOT NULL DEFAULT true,
+	password_hash text,
+	current_team_id uuid,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE teamacl.users IS 'End users: registered accounts and placeholders added by email before signing up';
+
+CREATE TABLE teamacl.teams (
+	id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+	name text NOT NULL CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
+	personal boolean NOT NULL DEFAULT false,
+	personal_owner uuid UNIQUE REFERENCES teamacl.users (id) ON DELETE CASCADE,
+	plan text NOT NULL DEFAULT 'free' REFERENCES teamacl.plans (name) ON UPDATE CASCADE,
+	require_secure_sign_in boolean NOT NULL DEFAULT false,
+	settings jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(settings) = 'object'),
+	created_by uuid,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CHECK (personal = (personal_owner IS NOT NULL))
+);
+COMMENT ON TABLE teamacl.teams IS 'Teams and personal accounts (a personal account is a team of one)';
+
+CREATE TABLE teamacl.permissions (
+	name text PRIMARY KEY
+		CHECK (name ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$' AND pg_catalog.length(name) <= 63),
+	description text,
+	builtin boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE teamacl.permissions IS 'Catalogue of permission names; applications add their own with define_permission()';
+
+CREATE TABLE teamacl.roles (
+	id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+	name text NOT NULL CHECK (name ~ '^[a-z][a-z0-9_]{0,62}$'),
+	team_id uuid REFERENCES teamacl.teams (id) ON DELETE CASCADE,
+	description text,
+	all_permissions boolean NOT NULL DEFAULT false,
+	removable boolean NOT NULL DEFAULT true,
+	builtin boolean NOT NULL DEFAULT false,
+	UNIQUE NULLS NOT DISTINCT (team_id, name)
+);
+COMMENT ON TABLE teamacl.roles IS 'Named sets of permissions: global (team_id NULL) or custom to one team';
+CREATE INDEX roles_name_idx ON teamacl.roles (name);
+
+CREATE TABLE teamacl.role_permissions (
+	role_id uuid NOT NULL REFERENCES teamacl.roles (id) ON DELETE CASCADE,
+	permission text NOT NULL REFERENCES teamacl.permissions (name) ON DELETE CASCADE,
+	excluded boolean NOT NULL DEFAULT false,
+	builtin boolean NOT NULL DEFAULT false,
+	PRIMARY KEY (role_id, permission)
+);
+COMMENT ON TABLE teamacl.role_permissions IS
+	'Permissions of each role; for an all_permissions role, the rows with excluded = true are the exceptions';
+CREATE INDEX role_permissions_permission_idx ON teamacl.role_permissions (permission);
+
+CREATE TABLE teamacl.members (
+	team_id uuid NOT NULL REFERENCES teamacl.teams (id) ON DELETE CASCADE,
+	user_id uuid NOT NULL REFERENCES teamacl.users (id) ON DELETE CASCADE,
+	role_id uuid NOT NULL REFERENCES teamacl.roles (id),
+	added_by uuid,
+	added_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (team_id, user_id)
+);
+COMMENT ON TABLE teamacl.members IS 'Who belongs to which team, with which role';
+CREATE INDEX members_user_id_idx ON teamacl.members (user_id);
+CREATE INDEX members_role_id_idx ON teamacl.members (role_id);
+
+CREATE TABLE teamacl.protected_tables (
+	tbl regclass PRIMARY KEY,
+	team_column name NOT NULL,
+	select_permission text NOT NULL REFERENCES teamacl.permissions (name),
+	insert_permission text NOT NULL REFERENCES teamacl.permissions (name),
+	update_permission text NOT NULL REFERENCES teamacl.permissions (name),
+	delete_permission text NOT NULL REFERENCES teamacl.permissions (name),
+	rls_was_enabled boolean NOT NULL,
+	rls_was_forced boolean NOT NULL,
+	protected_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE teamacl.protected_tables IS 'Application tables made team-scoped by protect(), and their RLS flags before it';
+
+-- Every table the C cache reads invalidates it, also under TRUNCATE and
+-- session_replication_role = replica (hence ENABLE ALWAYS).
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON teamacl.members
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._invalidate_cache();
+ALTER TABLE teamacl.members ENABLE ALWAYS TRIGGER invalidate_cache;
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON teamacl.roles
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._invalidate_cache();
+ALTER TABLE teamacl.roles ENABLE ALWAYS TRIGGER invalidate_cache;
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON teamacl.role_permissions
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._invalidate_cache();
+ALTER TABLE teamacl.role_permissions ENABLE ALWAYS TRIGGER invalidate_cache;
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON teamacl.permissions
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._invalidate_cache();
+ALTER TABLE teamacl.permissions ENABLE ALWAYS TRIGGER invalidate_cache;
+CREATE TRIGGER invalidate_cache AFTER INSERT OR DELETE OR TRUNCATE ON teamacl.users
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._invalidate_cache();
+ALTER TABLE teamacl.users ENABLE ALWAYS TRIGGER invalidate_cache;
+-- updates matter only when a cached column changes (sign-ins are frequent)
+CREATE TRIGGER invalidate_cache_update AFTER UPDATE ON teamacl.users
+	FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id
+					   OR OLD.registered IS DISTINCT FROM NEW.registered
+					   OR OLD.sign_in_method IS DISTINCT FROM NEW.sign_in_method
+					   OR OLD.db_role IS DISTINCT FROM NEW.db_role)
+	EXECUTE FUNCTION teamacl._invalidate_cache();
+ALTER TABLE teamacl.users ENABLE ALWAYS TRIGGER invalidate_cache_update;
+CREATE TRIGGER invalidate_cache AFTER DELETE OR TRUNCATE ON teamacl.teams
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._invalidate_cache();
+ALTER TABLE teamacl.teams ENABLE ALWAYS TRIGGER invalidate_cache;
+CREATE TRIGGER invalidate_cache_update AFTER UPDATE ON teamacl.teams
+	FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id
+					   OR OLD.personal IS DISTINCT FROM NEW.personal
+					   OR OLD.require_secure_sign_in IS DISTINCT FROM NEW.require_secure_sign_in)
+	EXECUTE FUNCTION teamacl._invalidate_cache();
+ALTER TABLE teamacl.teams ENABLE ALWAYS TRIGGER invalidate_cache_update;
+
+-- Built-in plans stay editable; a restore merges dumped rows into the ones
+-- CREATE EXTENSION made instead of failing on duplicates.
+CREATE FUNCTION teamacl._merge_plan() RETURNS trigger
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	UPDATE teamacl.plans
+	   SET seat_limit = NEW.seat_limit, description = NEW.description
+	 WHERE name OPERATOR(pg_catalog.=) NEW.name;
+	IF FOUND THEN
+		RETURN NULL;
+	END IF;
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION teamacl._merge_plan() IS 'Internal trigger: inserting an existing plan updates it (keeps edits across dump and restore)';
+CREATE TRIGGER merge_plan BEFORE INSERT ON teamacl.plans
+	FOR EACH ROW EXECUTE FUNCTION teamacl._merge_plan();
+
+------------------------------------------------------------------------
+-- Built-in rows
+------------------------------------------------------------------------
+
+INSERT INTO teamacl.plans (name, seat_limit, description, builtin) VALUES
+	('free', 3, 'Free plan: up to 3 seats', true),
+	('pro', 10, 'Pro plan: up to 10 seats', true),
+	('enterprise', NULL, 'Enterprise plan: unlimited seats', true);
+
+INSERT INTO teamacl.permissions (name, description, builtin) VALUES
+	('team.read', 'See the team, its settings and its membership list', true),
+	('team.update', 'Change the team''s name and settings, manage its custom roles', true),
+	('team.delete', 'Delete the team', true),
+	('team.transfer', 'Transfer ownership of the team', true),
+	('members.invite', 'Add members and invite people by email', true),
+	('members.remove', 'Remove members', true),
+	('members.change_role', 'Change members'' roles', true),
+	('members.sign_in_methods', 'See other members'' sign-in methods', true),
+	('resources.read', 'Read the team''s shared resources', true),
+	('resources.create', 'Create shared resources', true),
+	('resources.update', 'Change shared resources', true),
+	('resources.delete', 'Delete shared resources', true),
+	('billing.view', 'Limited, read-only view of billing', true),
+	('billing.read', 'Read billing information and history', true),
+	('billing.manage', 'Manage payment methods and the plan', true),
+	('audit.read', 'Read the team''s audit log', true);
+
+INSERT INTO teamacl.roles (id, name, description, all_permissions, builtin) VALUES
+	('00000000-0000-4000-a000-000000000001', 'owner', 'Every permission, including ones defined later', true, true),
+	('00000000-0000-4000-a000-000000000002', 'admin', 'Every permission but deleting or transferring the team and seeing sign-in methods', true, true),
+	('00000000-0000-4000-a000-000000000003', 'member', 'Reads the team, full access to shared resources', false, true),
+	('00000000-0000-4000-a000-000000000004', 'viewer', 'Reads the team and its shared resources', false, true),
+	('00000000-0000-4000-a000-000000000005', 'billing', 'Reads the team, full access to billing', false, true);
+
+INSERT INTO teamacl.role_permissions (role_id, permission, excluded, builtin) VALUES
+	('00000000-0000-4000-a000-000000000002', 'team.delete', true, true),
+	('00000000-0000-4000-a000-000000000002', 'team.transfer', true, true),
+	('00000000-0000-4000-a000-000000000002', 'members.sign_in_methods', true, true),
+	('00000000-0000-4000-a000-000000000003', 'team.read', false, true),
+	('00000000-0000-4000-a000-000000000003', 'resources.read', false, true),
+	('00000000-0000-4000-a000-000000000003', 'resources.create', false, true),
+	('00000000-0000-4000-a000-000000000003', 'resources.update', false, true),
+	('00000000-0000-4000-a000-000000000003', 'resources.delete', false, true),
+	('00000000-0000-4000-a000-000000000004', 'team.read', false, true),
+	('00000000-0000-4000-a000-000000000004', 'resources.read', false, true),
+	('00000000-0000-4000-a000-000000000005', 'team.read', false, true),
+	('00000000-0000-4000-a000-000000000005', 'billing.view', false, true),
+	('00000000-0000-4000-a000-000000000005', 'billing.read', false, true),
+	('00000000-0000-4000-a000-000000000005', 'billing.manage', false, true);
+
+-- pg_dump keeps user data; built-in rows come back with CREATE EXTENSION.
+SELECT pg_catalog.pg_extension_config_dump('teamacl.plans', '');
+SELECT pg_catalog.pg_extension_config_dump('teamacl.users', '');
+SELECT pg_catalog.pg_extension_config_dump('teamacl.teams', '');
+SELECT pg_catalog.pg_extension_config_dump('teamacl.permissions', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('teamacl.roles', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('teamacl.role_permissions', 'WHERE NOT builtin');
+SELECT pg_catalog.pg_extension_config_dump('teamacl.members', '');
+SELECT pg_catalog.pg_extension_config_dump('teamacl.protected_tables', '');
+
+------------------------------------------------------------------------
+-- Internal helpers
+------------------------------------------------------------------------
+
+CREATE FUNCTION teamacl._me() RETURNS uuid
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_user uuid := teamacl.current_user_id();
+BEGIN
+	IF v_user IS NULL THEN
+		RAISE EXCEPTION 'no teamacl user is identified'
+			USING ERRCODE = '42501',
+				  DETAIL = 'This function acts on behalf of an end user.',
+				  HINT = 'Call teamacl.set_user() or map the login role with teamacl.register_user(db_role => ...).';
+	END IF;
+	RETURN v_user;
+END
+$$;
+COMMENT ON FUNCTION teamacl._me() IS 'Internal: the identified user, or raise 42501';
+
+CREATE FUNCTION teamacl._check_email(email text) RETURNS text
+	LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_email text := teamacl.normalize_email(email);
+BEGIN
+	IF v_email IS NULL OR v_email !~ '^[^@[:space:]]+@[^@[:space:]]+$'
+	   OR length(v_email) > 254 THEN
+		RAISE EXCEPTION 'invalid email address'
+			USING ERRCODE = '22023',
+				  DETAIL = 'An email address needs one @ with text on both sides, no spaces, at most 254 characters.';
+	END IF;
+	RETURN v_email;
+END
+$$;
+COMMENT ON FUNCTION teamacl._check_email(text) IS 'Internal: validate and normalise an email address, or raise 22023';
+
+CREATE FUNCTION teamacl._check_permissions(permissions text[]) RETURNS void
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_missing text;
+BEGIN
+	IF permissions IS NULL OR array_position(permissions, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'permission names must not be null' USING ERRCODE = '22004';
+	END IF;
+	SELECT p INTO v_missing
+	  FROM unnest(permissions) AS p
+	 WHERE NOT EXISTS (SELECT 1 FROM teamacl.permissions c WHERE c.name OPERATOR(pg_catalog.=) p)
+	 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION 'permission "%" does not exist', left(v_missing, 128)
+			USING ERRCODE = '42704',
+				  HINT = 'Built-in permissions are listed in teamacl.permissions; add your own with teamacl.define_permission().';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION teamacl._check_permissions(text[]) IS 'Internal: raise 42704 unless every name is a defined permission';
+
+CREATE FUNCTION teamacl._role_permissions(role_id uuid) RETURNS text[]
+	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT COALESCE(pg_catalog.array_agg(p.name ORDER BY p.name), '{}')
+	  FROM teamacl.permissions p, teamacl.roles r
+	 WHERE r.id OPERATOR(pg_catalog.=) _role_permissions.role_id
+	   AND CASE WHEN r.all_permissions
+				THEN NOT EXISTS (SELECT 1 FROM teamacl.role_permissions x
+								  WHERE x.role_id OPERATOR(pg_catalog.=) r.id
+									AND x.permission OPERATOR(pg_catalog.=) p.name AND x.excluded)
+				ELSE EXISTS (SELECT 1 FROM teamacl.role_permissions x
+							  WHERE x.role_id OPERATOR(pg_catalog.=) r.id
+								AND x.permission OPERATOR(pg_catalog.=) p.name AND NOT x.excluded)
+		   END;
+END;
+COMMENT ON FUNCTION teamacl._role_permissions(uuid) IS 'Internal: the effective permissions of a role, sorted';
+
+-- The no-escalation rule: the caller must hold every permission given.
+CREATE FUNCTION teamacl._check_grantable(team_id uuid, permissions text[], action text) RETURNS void
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_mine text[] := teamacl.permissions(team_id);
+	v_missing text;
+BEGIN
+	SELECT string_agg(p, ', ' ORDER BY p) INTO v_missing
+	  FROM unnest(permissions) AS p
+	 WHERE NOT (p OPERATOR(pg_catalog.=) ANY (v_mine));
+	IF v_missing IS NOT NULL THEN
+		RAISE EXCEPTION 'permission denied to %', action
+			USING ERRCODE = '42501',
+				  DETAIL = format('It involves permissions you do not hold in team %s: %s.', team_id, v_missing);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION teamacl._check_grantable(uuid, text[], text) IS 'Internal: raise 42501 unless the caller holds all the permissions in the team';
+
+CREATE FUNCTION teamacl._find_role(team_id uuid, role_name text) RETURNS teamacl.roles
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_role teamacl.roles;
+BEGIN
+	SELECT * INTO v_role FROM teamacl.roles r
+	 WHERE r.name OPERATOR(pg_catalog.=) role_name
+	   AND (r.team_id OPERATOR(pg_catalog.=) _find_role.team_id OR r.team_id IS NULL)
+	 ORDER BY r.team_id IS NULL
+	 LIMIT 1;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'role "%" does not exist', left(role_name, 128)
+			USING ERRCODE = '42704',
+				  HINT = 'Global roles and the team''s custom roles are listed in teamacl.roles.';
+	END IF;
+	RETURN v_role;
+END
+$$;
+COMMENT ON FUNCTION teamacl._find_role(uuid, text) IS 'Internal: the role of that name usable in the team (custom first, then global), or raise 42704';
+
+-- Lock the team row: every membership change of a team runs under it, so
+-- owner counts and seat counts cannot race.  Permission is checked before
+-- (fail fast) and after (the lock may have waited for a change) locking.
+CREATE FUNCTION teamacl._lock_team(team_id uuid, permission text) RETURNS teamacl.teams
+	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_team teamacl.teams;
+BEGIN
+	IF team_id IS NULL THEN
+		RAISE EXCEPTION 'team id must not be null' USING ERRCODE = '22004';
+	END IF;
+	PERFORM teamacl.require(team_id, permission);
+	SELECT * INTO v_team FROM teamacl.teams t
+	 WHERE t.id OPERATOR(pg_catalog.=) _lock_team.team_id FOR UPDATE;
+	PERFORM teamacl.require(team_id, permission);
+	RETURN v_team;
+END
+$$;
+COMMENT ON FUNCTION teamacl._lock_team(uuid, text) IS 'Internal: check the permission, lock the team row, check again';
+
+CREATE FUNCTION teamacl._owner_count(team_id uuid) RETURNS bigint
+	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT count(*) FROM teamacl.members m
+	 WHERE m.team_id OPERATOR(pg_catalog.=) _owner_count.team_id
+	   AND m.role_id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid;
+END;
+COMMENT ON FUNCTION teamacl._owner_count(uuid) IS 'Internal: how many owners the team has';
+
+CREATE FUNCTION teamacl._check_seats(team teamacl.teams, adding integer) RETURNS void
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_limit integer;
+	v_used bigint;
+BEGIN
+	SELECT p.seat_limit INTO v_limit FROM teamacl.plans p WHERE p.name OPERATOR(pg_catalog.=) team.plan;
+	IF v_limit IS NULL THEN
+		RETURN;
+	END IF;
+	v_used := teamacl.seats_used(team.id);
+	IF v_used + adding > v_limit THEN
+		RAISE EXCEPTION 'team % has no free seat', team.id
+			USING ERRCODE = '53400',
+				  DETAIL = format('Plan "%s" allows %s seats and %s are used (members and pending invitations).', team.plan, v_limit, v_used),
+				  HINT = 'Upgrade the plan with teamacl.set_plan(), or remove members or revoke invitations to free seats.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION teamacl._check_seats(teamacl.teams, integer) IS 'Internal: raise 53400 when adding would exceed the plan''s seat limit; call with the team row locked';
+
+CREATE FUNCTION teamacl.seats_used(team_id uuid) RETURNS bigint
+	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT count(*) FROM teamacl.members m WHERE m.team_id OPERATOR(pg_catalog.=) seats_used.team_id;
+END;
+COMMENT ON FUNCTION teamacl.seats_used(uuid) IS 'Seats a team uses: its members and its pending, unexpired invitations';
+
+CREATE FUNCTION teamacl._catalog_admin() RETURNS void
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF NOT has_function_privilege(teamacl._outer_role(), 'teamacl.define_permission(text, text)', 'EXECUTE') THEN
+		RAISE EXCEPTION 'permission denied to change the global role catalogue'
+			USING ERRCODE = '42501',
+				  DETAIL = 'Global roles affect every team.',
+				  HINT = 'A superuser can GRANT EXECUTE ON FUNCTION teamacl.define_permission(text, text) to the role that manages the catalogue.';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION teamacl._catalog_admin() IS 'Internal: raise 42501 unless the outer role may manage permissions and global roles';
+
+------------------------------------------------------------------------
+-- Users
+------------------------------------------------------------------------
+
+CREATE FUNCTION teamacl._find_or_add_user(email text) RETURNS uuid
+	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_email text := teamacl._check_email(email);
+	v_id uuid;
+BEGIN
+	INSERT INTO teamacl.users (email, registered) VALUES (v_email, false)
+	ON CONFLICT ON CONSTRAINT users_email_key DO NOTHING
+	RETURNING id INTO v_id;
+	IF v_id IS NULL THEN
+		SELECT u.id INTO STRICT v_id FROM teamacl.users u WHERE u.email OPERATOR(pg_catalog.=) v_email;
+	END IF;
+	RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION teamacl._find_or_add_user(text) IS 'Internal: the user with that email, adding a placeholder when none has signed up';
+
+CREATE FUNCTION teamacl.register_user(email text, display_name text DEFAULT NULL, db_role name DEFAULT NULL)
+	RETURNS uuid
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_email text := teamacl._check_email(email);
+	v_user teamacl.users;
+	v_team uuid;
+BEGIN
+	IF length(display_name) > 200 THEN
+		RAISE EXCEPTION 'display name is too long' USING ERRCODE = '22023',
+			DETAIL = 'A display name has at most 200 characters.';
+	END IF;
+	IF db_role IS NOT NULL THEN
+		IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) db_role) THEN
+			RAISE EXCEPTION 'role "%" does not exist', db_role USING ERRCODE = '42704';
+		END IF;
+		IF EXISTS (SELECT 1 FROM teamacl.users u WHERE u.db_role OPERATOR(pg_catalog.=) register_user.db_role) THEN
+			RAISE EXCEPTION 'role "%" is already mapped to a teamacl user', db_role USING ERRCODE = '23505';
+		END IF;
+	END IF;
+
+	-- a placeholder added by email is claimed, not duplicated
+	INSERT INTO teamacl.users (email, registered) VALUES (v_email, false)
+	ON CONFLICT ON CONSTRAINT users_email_key DO NOTHING;
+	SELECT * INTO STRICT v_user FROM teamacl.users u
+	 WHERE u.email OPERATOR(pg_catalog.=) v_email FOR UPDATE;
+	IF v_user.registered THEN
+		RAISE EXCEPTION 'a user with email "%" is already registered', v_email
+			USING ERRCODE = '23505';
+	END IF;
+	UPDATE teamacl.users u
+	   SET registered = true,
+		   display_name = COALESCE(register_user.display_name, u.display_name),
+		   db_role = register_user.db_role
+	 WHERE u.id OPERATOR(pg_catalog.=) v_user.id;
+
+	INSERT INTO teamacl.teams (name, personal, personal_owner, plan, created_by)
+	VALUES (left(COALESCE(register_user.display_name, v_email), 180) || ' (personal)', true, v_user.id, 'free', v_user.id)
+	RETURNING id INTO v_team;
+	INSERT INTO teamacl.members (team_id, user_id, role_id, added_by)
+	VALUES (v_team, v_user.id, '00000000-0000-4000-a000-000000000001', v_user.id);
+	RETURN v_user.id;
+END
+$$;
+COMMENT ON FUNCTION teamacl.register_user(text, text, name) IS
+	'Sign a user up (claiming a placeholder with the same email) and create their personal account; optionally map a login role to them';
+REVOKE ALL ON FUNCTION teamacl.register_user(text, text, name) FROM PUBLIC;
+
+CREATE FUNCTION teamacl.set_sign_in_method(user_id uuid, method text) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF method IS NULL OR method NOT IN ('password', 'password_2fa', 'google', 'github', 'sso') THEN
+		RAISE EXCEPTION 'invalid sign-in method "%"', left(method, 64)
+			USING ERRCODE = '22023',
+				  HINT = 'Use one of password, password_2fa, google, github, sso.';
+	END IF;
+	UPDATE teamacl.users u SET sign_in_method = method
+	 WHERE u.id OPERATOR(pg_catalog.=) set_sign_in_method.user_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'user % does not exist', user_id USING ERRCODE = '42704';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION teamacl.set_sign_in_method(uuid, text) IS
+	'Record how a user signs in (the authentication service calls this); grant EXECUTE only to that service';
+REVOKE ALL ON FUNCTION teamacl.set_sign_in_method(uuid, text) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- Teams
+------------------------------------------------------------------------
+
+CREATE FUNCTION teamacl.create_team(name text, plan text DEFAULT 'free') RETURNS uuid
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_me uuid := teamacl._me();
+	v_max integer := current_setting('teamacl.max_owned_teams')::integer;
+	v_owned bigint;
+	v_team uuid;
+BEGIN
+	IF name IS NULL OR length(btrim(name)) NOT BETWEEN 1 AND 200 THEN
+		RAISE EXCEPTION 'invalid team name' USING ERRCODE = '22023',
+			DETAIL = 'A team name has 1 to 200 characters.';
+	END IF;
+	IF plan IS NULL OR NOT EXISTS (SELECT 1 FROM teamacl.plans p WHERE p.name OPERATOR(pg_catalog.=) create_team.plan) THEN
+		RAISE EXCEPTION 'plan "%" does not exist', left(plan, 64) USING ERRCODE = '42704';
+	END IF;
+	-- serialise team creation per user so the cap cannot be raced past
+	PERFORM 1 FROM teamacl.users u WHERE u.id OPERATOR(pg_catalog.=) v_me FOR UPDATE;
+	IF v_max >= 0 THEN
+		SELECT count(*) INTO v_owned FROM teamacl.members m JOIN teamacl.teams t ON t.id OPERATOR(pg_catalog.=) m.team_id
+		 WHERE m.user_id OPERATOR(pg_catalog.=) v_me AND NOT t.personal
+		   AND m.role_id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid;
+		IF v_owned >= v_max THEN
+			RAISE EXCEPTION 'user % already owns % teams', v_me, v_owned
+				USING ERRCODE = '53400',
+					  DETAIL = format('teamacl.max_owned_teams is %s; the personal account is not counted.', v_max),
+					  HINT = 'Delete or transfer a team you own, or ask the administrator to raise teamacl.max_owned_teams.';
+		END IF;
+	END IF;
+	INSERT INTO teamacl.teams (name, plan, created_by) VALUES (btrim(name), plan, v_me)
+	RETURNING id INTO v_team;
+	INSERT INTO teamacl.members (team_id, user_id, role_id, added_by)
+	VALUES (v_team, v_me, '00000000-0000-4000-a000-000000000001', v_me);
+	RETURN v_team;
+END
+$$;
+COMMENT ON FUNCTION teamacl.create_team(text, text) IS 'Create a team; the caller becomes its owner (capped by teamacl.max_owned_teams)';
+
+CREATE FUNCTION teamacl.delete_team(team_id uuid) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_team teamacl.teams := teamacl._lock_team(team_id, 'team.delete');
+	v_rec record;
+	v_count bigint;
+	v_holders text[] := '{}';
+BEGIN
+	IF v_team.personal THEN
+		RAISE EXCEPTION 'cannot delete a personal account' USING ERRCODE = '22023',
+			DETAIL = 'A personal account lives as long as its user.';
+	END IF;
+	-- SHARE locks stop inserts into protected tables until we commit
+	FOR v_rec IN SELECT p.tbl, p.team_column FROM teamacl.protected_tables p ORDER BY p.tbl::oid LOOP
+		EXECUTE format('LOCK TABLE %s IN SHARE MODE', v_rec.tbl);
+		EXECUTE format('SELECT count(*) FROM %s WHERE %I OPERATOR(pg_catalog.=) $1', v_rec.tbl, v_rec.team_column)
+			INTO v_count USING team_id;
+		IF v_count > 0 THEN
+			v_holders := v_holders || format('%s holds %s rows', v_rec.tbl, v_count);
+		END IF;
+	END LOOP;
+	IF cardinality(v_holders) > 0 THEN
+		RAISE EXCEPTION 'team % still has resources', team_id
+			USING ERRCODE = '55006',
+				  DETAIL = format('Protected tables still holding rows of this team: %s.', array_to_string(v_holders, '; ')),
+				  HINT = 'Delete the team''s rows first.';
+	END IF;
+	DELETE FROM teamacl.teams t WHERE t.id OPERATOR(pg_catalog.=) delete_team.team_id;
+END
+$$;
+COMMENT ON FUNCTION teamacl.delete_team(uuid) IS 'Delete a team (needs team.delete); refused while protected tables hold its rows';
+
+CREATE FUNCTION teamacl.personal_team() RETURNS uuid
+	LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT t.id FROM teamacl.teams t WHERE t.personal_owner OPERATOR(pg_catalog.=) teamacl.current_user_id();
+END;
+COMMENT ON FUNCTION teamacl.personal_team() IS 'The current user''s personal account';
+
+CREATE FUNCTION teamacl.current_team() RETURNS uuid
+	LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT COALESCE(
+		(SELECT u.current_team_id FROM teamacl.users u
+		  WHERE u.id OPERATOR(pg_catalog.=) teamacl.current_user_id()
+			AND EXISTS (SELECT 1 FROM teamacl.members m
+						 WHERE m.team_id OPERATOR(pg_catalog.=) u.current_team_id
+						   AND m.user_id OPERATOR(pg_catalog.=) u.id)),
+		teamacl.personal_team());
+END;
+COMMENT ON FUNCTION teamacl.current_team() IS 'The team the current user switched to, else their personal account';
+
+CREATE FUNCTION teamacl.switch_team(team_id uuid) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_me uuid := teamacl._me();
+BEGIN
+	PERFORM teamacl.require(team_id, 'team.read');
+	UPDATE teamacl.users u SET current_team_id = switch_team.team_id WHERE u.id OPERATOR(pg_catalog.=) v_me;
+END
+$$;
+COMMENT ON FUNCTION teamacl.switch_team(uuid) IS 'Make a team the current user''s current team (kept per user, across sessions)';
+
+------------------------------------------------------------------------
+-- Members
+------------------------------------------------------------------------
+
+CREATE FUNCTION teamacl.add_member(team_id uuid, email text, role text) RETURNS uuid
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_me uuid := teamacl._me();
+	v_team teamacl.teams := teamacl._lock_team(team_id, 'members.invite');
+	v_role teamacl.roles := teamacl._find_role(team_id, role);
+	v_user uuid;
+BEGIN
+	IF v_team.personal THEN
+		RAISE EXCEPTION 'a personal account cannot have members' USING ERRCODE = '22023',
+			HINT = 'Create a team with teamacl.create_team() to work with others.';
+	END IF;
+	IF v_role.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid THEN
+		RAISE EXCEPTION 'the owner role cannot be given by add_member' USING ERRCODE = '42501',
+			HINT = 'Ownership changes hands with teamacl.request_ownership_transfer().';
+	END IF;
+	PERFORM teamacl._check_grantable(team_id, teamacl._role_permissions(v_role.id), format('grant role "%s"', v_role.name));
+	v_user := teamacl._find_or_add_user(email);
+	IF EXISTS (SELECT 1 FROM teamacl.members m WHERE m.team_id OPERATOR(pg_catalog.=) add_member.team_id
+				AND m.user_id OPERATOR(pg_catalog.=) v_user) THEN
+		RAISE EXCEPTION 'user with email "%" is already a member of team %', teamacl.normalize_email(email), team_id
+			USING ERRCODE = '23505';
+	END IF;
+	PERFORM teamacl._check_seats(v_team, 1);
+	INSERT INTO teamacl.members (team_id, user_id, role_id, added_by) VALUES (team_id, v_user, v_role.id, v_me);
+	RETURN v_user;
+END
+$$;
+COMMENT ON FUNCTION teamacl.add_member(uuid, text, text) IS
+	'Add a member by email, without invitation (needs members.invite); works for emails not signed up yet';
+
+CREATE FUNCTION teamacl._member_role(team_id uuid, user_id uuid) RETURNS teamacl.roles
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_role teamacl.roles;
+BEGIN
+	SELECT r.* INTO v_role FROM teamacl.members m JOIN teamacl.roles r ON r.id OPERATOR(pg_catalog.=) m.role_id
+	 WHERE m.team_id OPERATOR(pg_catalog.=) _member_role.team_id AND m.user_id OPERATOR(pg_catalog.=) _member_role.user_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'user % is not a member of team %', user_id, team_id USING ERRCODE = '42704';
+	END IF;
+	RETURN v_role;
+END
+$$;
+COMMENT ON FUNCTION teamacl._member_role(uuid, uuid) IS 'Internal: a member''s role, or raise 42704';
+
+CREATE FUNCTION teamacl.remove_member(team_id uuid, user_id uuid) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_team teamacl.teams := teamacl._lock_team(team_id, 'members.remove');
+	v_role teamacl.roles := teamacl._member_role(team_id, user_id);
+BEGIN
+	IF NOT v_role.removable THEN
+		RAISE EXCEPTION 'members with role "%" cannot be removed', v_role.name
+			USING ERRCODE = '55000',
+				  HINT = 'Change the member''s role first.';
+	END IF;
+	PERFORM teamacl._check_grantable(team_id, teamacl._role_permissions(v_role.id), format('remove a member with role "%s"', v_role.name));
+	IF v_team.personal THEN
+		RAISE EXCEPTION 'cannot remove the owner of a personal account' USING ERRCODE = '22023';
+	END IF;
+	IF v_role.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid
+	   AND teamacl._owner_count(team_id) <= 1 THEN
+		RAISE EXCEPTION 'cannot remove the last owner of team %', team_id
+			USING ERRCODE = '55000',
+				  HINT = 'Transfer ownership first.';
+	END IF;
+	DELETE FROM teamacl.members m WHERE m.team_id OPERATOR(pg_catalog.=) remove_member.team_id
+	   AND m.user_id OPERATOR(pg_catalog.=) remove_member.user_id;
+END
+$$;
+COMMENT ON FUNCTION teamacl.remove_member(uuid, uuid) IS
+	'Remove a member (needs members.remove and every permission the member holds); their rows stay with the team';
+
+CREATE FUNCTION teamacl.change_role(team_id uuid, user_id uuid, role text) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_team teamacl.teams := teamacl._lock_team(team_id, 'members.change_role');
+	v_old teamacl.roles := teamacl._member_role(team_id, user_id);
+	v_new teamacl.roles := teamacl._find_role(team_id, role);
+BEGIN
+	IF v_new.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid THEN
+		RAISE EXCEPTION 'the owner role cannot be given by change_role' USING ERRCODE = '42501',
+			HINT = 'Ownership changes hands with teamacl.request_ownership_transfer().';
+	END IF;
+	IF v_team.personal THEN
+		RAISE EXCEPTION 'cannot change roles in a personal account' USING ERRCODE = '22023';
+	END IF;
+	PERFORM teamacl._check_grantable(team_id, teamacl._role_permissions(v_old.id), format('change the role of a member with role "%s"', v_old.name));
+	PERFORM teamacl._check_grantable(team_id, teamacl._role_permissions(v_new.id), format('grant role "%s"', v_new.name));
+	IF v_old.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid
+	   AND teamacl._owner_count(team_id) <= 1 THEN
+		RAISE EXCEPTION 'cannot change the role of the last owner of team %', team_id
+			USING ERRCODE = '55000',
+				  HINT = 'Transfer ownership first.';
+	END IF;
+	UPDATE teamacl.members m SET role_id = v_new.id
+	 WHERE m.team_id OPERATOR(pg_catalog.=) change_role.team_id AND m.user_id OPERATOR(pg_catalog.=) change_role.user_id;
+END
+$$;
+COMMENT ON FUNCTION teamacl.change_role(uuid, uuid, text) IS
+	'Change a member''s role (needs members.change_role and every permission of both roles); never to owner';
+
+CREATE FUNCTION teamacl.leave_team(team_id uuid) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_me uuid := teamacl._me();
+	v_team teamacl.teams := teamacl._lock_team(team_id, 'team.read');
+	v_role teamacl.roles := teamacl._member_role(team_id, v_me);
+BEGIN
+	IF v_team.personal THEN
+		RAISE EXCEPTION 'cannot leave a personal account' USING ERRCODE = '22023';
+	END IF;
+	IF v_role.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid
+	   AND teamacl._owner_count(team_id) <= 1 THEN
+		RAISE EXCEPTION 'the last owner cannot leave team %', team_id
+			USING ERRCODE = '55000',
+				  HINT = 'Transfer ownership or delete the team first.';
+	END IF;
+	DELETE FROM teamacl.members m WHERE m.team_id OPERATOR(pg_catalog.=) leave_team.team_id
+	   AND m.user_id OPERATOR(pg_catalog.=) v_me;
+END
+$$;
+COMMENT ON FUNCTION teamacl.leave_team(uuid) IS 'Leave a team; the last owner cannot';
+
+------------------------------------------------------------------------
+-- Permissions and roles
+------------------------------------------------------------------------
+
+CREATE FUNCTION teamacl.define_permission(name text, description text DEFAULT NULL) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF name IS NULL OR name !~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$' OR length(name) > 63 THEN
+		RAISE EXCEPTION 'invalid permission name "%"', left(name, 128)
+			USING ERRCODE = '22023',
+				  DETAIL = 'A permission name is dotted lower-case words (like monitors.write), at most 63 characters.';
+	END IF;
+	IF EXISTS (SELECT 1 FROM teamacl.permissions p WHERE p.name OPERATOR(pg_catalog.=) define_permission.name) THEN
+		RAISE EXCEPTION 'permission "%" already exists', name USING ERRCODE = '42710';
+	END IF;
+	INSERT INTO teamacl.permissions (name, description) VALUES (name, description);
+END
+$$;
+COMMENT ON FUNCTION teamacl.define_permission(text, text) IS
+	'Add an application permission to the catalogue; holders of EXECUTE on it also manage global roles';
+REVOKE ALL ON FUNCTION teamacl.define_permission(text, text) FROM PUBLIC;
+
+CREATE FUNCTION teamacl.create_role(name text, permissions text[], team_id uuid DEFAULT NULL,
+									description text DEFAULT NULL, removable boolean DEFAULT true)
+	RETURNS uuid
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_id uuid;
+	v_team teamacl.teams;
+BEGIN
+	IF name IS NULL OR name !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+		RAISE EXCEPTION 'invalid role name "%"', left(name, 128)
+			USING ERRCODE = '22023',
+				  DETAIL = 'A role name is a lower-case word (letters, digits, underscores), at most 63 characters.';
+	END IF;
+	IF removable IS NULL THEN
+		RAISE EXCEPTION 'removable must not be null' USING ERRCODE = '22004';
+	END IF;
+	PERFORM teamacl._check_permissions(permissions);
+	IF team_id IS NULL THEN
+		PERFORM teamacl._catalog_admin();
+		LOCK TABLE teamacl.roles IN SHARE ROW EXCLUSIVE MODE;
+		IF EXISTS (SELECT 1 FROM teamacl.roles r WHERE r.name OPERATOR(pg_catalog.=) create_role.name) THEN
+			RAISE EXCEPTION 'role "%" already exists', name USING ERRCODE = '42710';
+		END IF;
+	ELSE
+		v_team := teamacl._lock_team(team_id, 'team.update');
+		IF v_team.personal THEN
+			RAISE EXCEPTION 'a personal account cannot have custom roles' USING ERRCODE = '22023';
+		END IF;
+		PERFORM teamacl._check_grantable(team_id, permissions, format('create role "%s"', name));
+		IF EXISTS (SELECT 1 FROM teamacl.roles r WHERE r.name OPERATOR(pg_catalog.=) create_role.name
+					AND (r.team_id IS NULL OR r.team_id OPERATOR(pg_catalog.=) create_role.team_id)) THEN
+			RAISE EXCEPTION 'role "%" already exists', name USING ERRCODE = '42710';
+		END IF;
+	END IF;
+	INSERT INTO teamacl.roles (name, team_id, description, removable)
+	VALUES (name, team_id, description, removable)
+	RETURNING id INTO v_id;
+	INSERT INTO teamacl.role_permissions (role_id, permission)
+	SELECT DISTINCT v_id, p FROM unnest(permissions) AS p;
+	RETURN v_id;
+END
+$$;
+COMMENT ON FUNCTION teamacl.create_role(text, text[], uuid, text, boolean) IS
+	'Create a role: global (catalogue managers only) or custom to a team (needs team.update and every permission it grants)';
+
+CREATE FUNCTION teamacl.drop_role(name text, team_id uuid DEFAULT NULL) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_role teamacl.roles;
+	v_users bigint;
+BEGIN
+	IF team_id IS NULL THEN
+		PERFORM teamacl._catalog_admin();
+	ELSE
+		PERFORM teamacl._lock_team(team_id, 'team.update');
+	END IF;
+	SELECT * INTO v_role FROM teamacl.roles r
+	 WHERE r.name OPERATOR(pg_catalog.=) drop_role.name
+	   AND r.team_id IS NOT DISTINCT FROM drop_role.team_id
+	 FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'role "%" does not exist', left(name, 128) USING ERRCODE = '42704';
+	END IF;
+	IF v_role.builtin THEN
+		RAISE EXCEPTION 'cannot drop built-in role "%"', name USING ERRCODE = '42501';
+	END IF;
+	SELECT count(*) INTO v_users FROM teamacl.members m WHERE m.role_id OPERATOR(pg_catalog.=) v_role.id;
+	IF v_users > 0 THEN
+		RAISE EXCEPTION 'role "%" is in use', name
+			USING ERRCODE = '55006',
+				  DETAIL = format('%s members hold it.', v_users),
+				  HINT = 'Change their roles first.';
+	END IF;
+	DELETE FROM teamacl.roles r WHERE r.id OPERATOR(pg_catalog.=) v_role.id;
+END
+$$;
+COMMENT ON FUNCTION teamacl.drop_role(text, uuid) IS 'Drop a role no member holds: global (catalogue managers) or a team''s (needs team.update)';
+
+------------------------------------------------------------------------
+-- Row-level security on application tables
+------------------------------------------------------------------------
+
+CREATE FUNCTION teamacl._check_table_owner(tbl regclass) RETURNS void
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF NOT pg_has_role(teamacl._outer_role(), (SELECT c.relowner FROM pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl), 'USAGE') THEN
+		RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = '42501';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION teamacl._check_table_owner(regclass) IS 'Internal: raise 42501 unless the outer role owns the table';
+
+CREATE FUNCTION teamacl._policy_check(team_column name, permission text) RETURNS text
+	LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
+	RETURN format('(%I OPERATOR(pg_catalog.=) ANY ((SELECT teamacl.teams_with(%L))::pg_catalog.uuid[]))',
+				  team_column, permission);
+COMMENT ON FUNCTION teamacl._policy_check(name, text) IS 'Internal: the expression of a protect() policy';
+
+CREATE FUNCTION teamacl.protect(tbl regclass, team_column name DEFAULT 'team_id',
+								select_permission text DEFAULT 'resources.read',
+								insert_permission text DEFAULT 'resources.create',
+								update_permission text DEFAULT 'resources.update',
+								delete_permission text DEFAULT 'resources.delete')
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_class pg_class;
+	v_type oid;
+BEGIN
+	IF tbl IS NULL OR team_column IS NULL THEN
+		RAISE EXCEPTION 'table and team column must not be null' USING ERRCODE = '22004';
+	END IF;
+	SELECT * INTO v_class FROM pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl;
+	IF v_class.relkind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = '42809';
+	END IF;
+	PERFORM teamacl._check_table_owner(tbl);
+	IF v_class.relnamespace OPERATOR(pg_catalog.=) 'teamacl'::regnamespace THEN
+		RAISE EXCEPTION 'cannot protect teamacl''s own table %', tbl USING ERRCODE = '42501';
+	END IF;
+	IF EXISTS (SELECT 1 FROM teamacl.protected_tables p WHERE p.tbl OPERATOR(pg_catalog.=) protect.tbl) THEN
+		RAISE EXCEPTION 'table % is already protected', tbl USING ERRCODE = '42710',
+			HINT = 'Call teamacl.unprotect() first to change its permissions.';
+	END IF;
+	SELECT a.atttypid INTO v_type FROM pg_attribute a
+	 WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attname OPERATOR(pg_catalog.=) team_column
+	   AND a.attnum > 0 AND NOT a.attisdropped;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'column "%" of table % does not exist', team_column, tbl USING ERRCODE = '42703';
+	END IF;
+	IF v_type OPERATOR(pg_catalog.<>) 'uuid'::regtype THEN
+		RAISE EXCEPTION 'column "%" of table % must be of type uuid', team_column, tbl USING ERRCODE = '42804',
+			DETAIL = format('It is of type %s.', v_type::regtype);
+	END IF;
+	PERFORM teamacl._check_permissions(ARRAY[select_permission, insert_permission, update_permission, delete_permission]);
+
+	INSERT INTO teamacl.protected_tables (tbl, team_column, select_permission, insert_permission,
+										  update_permission, delete_permission, rls_was_enabled, rls_was_forced)
+	VALUES (tbl, team_column, select_permission, insert_permission, update_permission, delete_permission,
+			v_class.relrowsecurity, v_class.relforcerowsecurity);
+
+	EXECUTE format('CREATE POLICY teamacl_select ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING %s',
+				   tbl, teamacl._policy_check(team_column, select_permission));
+	EXECUTE format('CREATE POLICY teamacl_insert ON %s AS PERMISSIVE FOR INSERT TO PUBLIC WITH CHECK %s',
+				   tbl, teamacl._policy_check(team_column, insert_permission));
+	EXECUTE format('CREATE POLICY teamacl_update ON %s AS PERMISSIVE FOR UPDATE TO PUBLIC USING %s WITH CHECK %s',
+				   tbl, teamacl._policy_check(team_column, update_permission),
+				   teamacl._policy_check(team_column, update_permission));
+	EXECUTE format('CREATE POLICY teamacl_delete ON %s AS PERMISSIVE FOR DELETE TO PUBLIC USING %s',
+				   tbl, teamacl._policy_check(team_column, delete_permission));
+	EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+	EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
+END
+$$;
+COMMENT ON FUNCTION teamacl.protect(regclass, name, text, text, text, text) IS
+	'Make a table team-scoped: enable and force RLS with one teamacl policy per command';
+
+CREATE FUNCTION teamacl.unprotect(tbl regclass) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_p teamacl.protected_tables;
+BEGIN
+	IF tbl IS NULL THEN
+		RAISE EXCEPTION 'table must not be null' USING ERRCODE = '22004';
+	END IF;
+	PERFORM teamacl._check_table_owner(tbl);
+	DELETE FROM teamacl.protected_tables p WHERE p.tbl OPERATOR(pg_catalog.=) unprotect.tbl RETURNING * INTO v_p;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'table % is not protected by teamacl', tbl USING ERRCODE = '42704';
+	END IF;
+	EXECUTE format('DROP POLICY IF EXISTS teamacl_select ON %s', tbl);
+	EXECUTE format('DROP POLICY IF EXISTS teamacl_insert ON %s', tbl);
+	EXECUTE format('DROP POLICY IF EXISTS teamacl_update ON %s', tbl);
+	EXECUTE format('DROP POLICY IF EXISTS teamacl_delete ON %s', tbl);
+	IF NOT v_p.rls_was_enabled THEN
+		EXECUTE format('ALTER TABLE %s DISABLE ROW LEVEL SECURITY', tbl);
+	END IF;
+	IF NOT v_p.rls_was_forced THEN
+		EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', tbl);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION teamacl.unprotect(regclass) IS
+	'Undo protect(): drop its policies and restore the table''s RLS flags';
+
+-- Forget protected tables that are dropped.
+CREATE FUNCTION teamacl._on_sql_drop() RETURNS event_trigger
+	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	DELETE FROM teamacl.protected_tables p
+	 WHERE p.tbl::oid IN (SELECT d.objid FROM pg_event_trigger_dropped_objects() d
+						   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_class'::regclass AND d.objsubid OPERATOR(pg_catalog.=) 0);
+END
+$$;
+COMMENT ON FUNCTION teamacl._on_sql_drop() IS 'Internal event trigger: forget dropped protected tables';
+REVOKE ALL ON FUNCTION teamacl._on_sql_drop() FROM PUBLIC;
+CREATE EVENT TRIGGER teamacl_sql_drop ON sql_drop EXECUTE FUNCTION teamacl._on_sql_drop();
+
+------------------------------------------------------------------------
+-- Row-level security on teamacl's own tables, and views
+------------------------------------------------------------------------
+
+ALTER TABLE teamacl.users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE teamacl.teams ENABLE ROW LEVEL SECURITY;
+ALTER TABLE teamacl.members ENABLE ROW LEVEL SECURITY;
+ALTER TABLE teamacl.roles ENABLE ROW LEVEL SECURITY;
+ALTER TABLE teamacl.role_permissions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE teamacl.permissions ENABLE ROW LEVEL SECURITY;
+ALTER TABLE teamacl.plans ENABLE ROW LEVEL SECURITY;
+ALTER TABLE teamacl.protected_tables ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY users_visible ON teamacl.users FOR SELECT TO PUBLIC
+	USING (id OPERATOR(pg_catalog.=) teamacl.current_user_id()
+		   OR EXISTS (SELECT 1 FROM teamacl.members m
+					   WHERE m.user_id OPERATOR(pg_catalog.=) users.id
+						 AND m.team_id OPERATOR(pg_catalog.=) ANY ((SELECT teamacl.teams_with('team.read'))::pg_catalog.uuid[])));
+CREATE POLICY teams_visible ON teamacl.teams FOR SELECT TO PUBLIC
+	USING (id OPERATOR(pg_catalog.=) ANY ((SELECT teamacl.teams_with('team.read'))::pg_catalog.uuid[]));
+CREATE POLICY members_visible ON teamacl.members FOR SELECT TO PUBLIC
+	USING (team_id OPERATOR(pg_catalog.=) ANY ((SELECT teamacl.teams_with('team.read'))::pg_catalog.uuid[])
+		   OR user_id OPERATOR(pg_catalog.=) teamacl.current_user_id());
+CREATE POLICY roles_visible ON teamacl.roles FOR SELECT TO PUBLIC
+	USING (team_id IS NULL
+		   OR team_id OPERATOR(pg_catalog.=) ANY ((SELECT teamacl.teams_with('team.read'))::pg_catalog.uuid[]));
+CREATE POLICY role_permissions_visible ON teamacl.role_permissions FOR SELECT TO PUBLIC
+	USING (EXISTS (SELECT 1 FROM teamacl.roles r WHERE r.id OPERATOR(pg_catalog.=) role_permissions.role_id));
+CREATE POLICY permissions_visible ON teamacl.permissions FOR SELECT TO PUBLIC USING (true);
+CREATE POLICY plans_visible ON teamacl.plans FOR SELECT TO PUBLIC USING (true);
+
+-- Only SELECT is granted: every change goes through the functions above.
+-- Sign-in methods, password hashes and login-role mappings are not granted.
+GRANT SELECT (id, email, display_name, registered, created_at) ON teamacl.users TO PUBLIC;
+GRANT SELECT ON teamacl.teams, teamacl.members, teamacl.roles, teamacl.role_permissions,
+	teamacl.permissions, teamacl.plans TO PUBLIC;
+
+CREATE VIEW teamacl.my_teams WITH (security_barrier) AS
+SELECT t.id AS team_id, t.name, t.personal, t.plan, r.name AS role,
+	   (t.id OPERATOR(pg_catalog.=) (SELECT teamacl.current_team())) AS current,
+	   m.added_at AS joined_at
+  FROM teamacl.members m
+  JOIN teamacl.teams t ON t.id OPERATOR(pg_catalog.=) m.team_id
+  JOIN teamacl.roles r ON r.id OPERATOR(pg_catalog.=) m.role_id
+ WHERE m.user_id OPERATOR(pg_catalog.=) teamacl.current_user_id();
+COMMENT ON VIEW teamacl.my_teams IS 'The current user''s teams and personal account, with their role and which one is current';
+
+CREATE VIEW teamacl.team_members WITH (security_barrier) AS
+SELECT m.team_id, m.user_id, u.email, u.display_name, r.name AS role,
+	   CASE WHEN m.user_id OPERATOR(pg_catalog.=) teamacl.current_user_id()
+				 OR teamacl.has_permission(m.team_id, 'members.sign_in_methods')
+			THEN u.sign_in_method END AS sign_in_method,
+	   u.registered, m.added_by, m.added_at
+  FROM teamacl.members m
+  JOIN teamacl.users u ON u.id OPERATOR(pg_catalog.=) m.user_id
+  JOIN teamacl.roles r ON r.id OPERATOR(pg_catalog.=) m.role_id
+ WHERE m.team_id OPERATOR(pg_catalog.=) ANY ((SELECT teamacl.teams_with('team.read'))::pg_catalog.uuid[]);
+COMMENT ON VIEW teamacl.team_members IS
+	'Members of the teams the current user can read; sign_in_method is NULL unless it is their own or they hold members.sign_in_methods';
+
+GRANT SELECT ON teamacl.my_teams, teamacl.team_members TO PUBLIC;

@@ -1,0 +1,858 @@
+/*-------------------------------------------------------------------------
+ *
+ * cache.c
+ *	  Backend-local cache of the permission catalogue and of memberships.
+ *
+ * Two layers are cached:
+ *
+ *	- the catalogue: permission names (each given a bit number) and the
+ *	  effective permission set of every role, as a Bitmapset;
+ *	- users: for each user touched, the teams they belong to and the
+ *	  permission set they hold in each, plus lazily built uuid[] answers
+ *	  for teams_with().
+ *
+ * Both are loaded with direct index scans on teamacl's own tables (no SPI,
+ * no planning, no row-level security) under a fresh snapshot, so a miss
+ * costs a handful of index probes.  Users are kept in an LRU list capped
+ * by teamacl.cache_size.
+ *
+ * Invalidation: statement-level triggers on every table that feeds the
+ * cache (ENABLE ALWAYS, so session_replication_role = replica does not skip
+ * them, and including TRUNCATE) register a relcache invalidation of that
+ * table.  PostgreSQL delivers it to every backend at commit, and hot
+ * standbys replay it from the commit record.  Our relcache callback only
+ * bumps a generation counter; entries of an older generation are reloaded
+ * when next used.  A backend reads pending invalidations only at
+ * transaction start or when it acquires a new lock, so the check functions
+ * also call AcceptInvalidationMessages() once per executor start: a change
+ * committed before a statement starts is always seen by that statement,
+ * also in the middle of a transaction.
+ *
+ * Copyright (c) 2026, teamacl developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/parallel.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "teamacl.h"
+
+PG_FUNCTION_INFO_V1(teamacl_invalidate_trigger);
+PG_FUNCTION_INFO_V1(teamacl_cache_stats);
+
+/* The relations the cache reads; resolved once per catalogue load. */
+typedef struct TeamaclRelids
+{
+	Oid			users;
+	Oid			users_pkey;
+	Oid			users_db_role_key;
+	Oid			teams;
+	Oid			teams_pkey;
+	Oid			members;
+	Oid			members_user_idx;
+	Oid			roles;
+	Oid			role_permissions;
+	Oid			permissions;
+} TeamaclRelids;
+
+typedef struct PermissionSlot
+{
+	char		name[NAMEDATALEN];	/* hash key */
+	int			bit;
+} PermissionSlot;
+
+typedef struct RoleSlot
+{
+	pg_uuid_t	role_id;		/* hash key */
+	Bitmapset  *perms;
+} RoleSlot;
+
+/* Bumped by the relcache callback; everything older is stale. */
+static uint64 cache_generation = 1;
+
+/* Bumped at every executor start; see teamacl_cache_begin(). */
+static uint64 statement_counter = 1;
+static uint64 statement_checked = 0;
+
+/* The catalogue layer. */
+static MemoryContext CatalogContext = NULL;
+static uint64 catalog_generation = 0;	/* 0: not loaded */
+static TeamaclRelids relids;
+static HTAB *permission_hash = NULL;
+static HTAB *role_hash = NULL;
+static int	permission_count = 0;
+static char **permission_names = NULL;
+
+/* The user layer. */
+static MemoryContext UserContext = NULL;
+static HTAB *user_hash = NULL;
+static dlist_head user_lru = DLIST_STATIC_INIT(user_lru);
+static int	user_count = 0;
+static TeamaclUser *last_user = NULL;
+
+/* Login role to user mapping: one remembered answer. */
+static Oid	mapped_role = InvalidOid;
+static uint64 mapped_generation = 0;
+static bool mapped_found = false;
+static pg_uuid_t mapped_user;
+
+static void
+TeamaclRelcacheCallback(Datum arg, Oid relid)
+{
+	/*
+	 * Only bump counters here: this runs inside lock acquisition, possibly
+	 * in the middle of one of our own loads, so nothing may be freed.
+	 */
+	if (!OidIsValid(relid) || catalog_generation == 0 ||
+		relid == relids.members || relid == relids.users ||
+		relid == relids.teams || relid == relids.roles ||
+		relid == relids.role_permissions || relid == relids.permissions)
+		cache_generation++;
+}
+
+static void
+TeamaclRoleCallback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	/* A login role was renamed or dropped: forget the mapping answer. */
+	mapped_generation = 0;
+}
+
+void
+teamacl_cache_init(void)
+{
+	CacheRegisterRelcacheCallback(TeamaclRelcacheCallback, (Datum) 0);
+	CacheRegisterSyscacheCallback(AUTHOID, TeamaclRoleCallback, (Datum) 0);
+}
+
+/*
+ * Called from the ExecutorStart hook: a new statement (or a new statement
+ * inside a function) is starting.
+ */
+void
+teamacl_statement_start(void)
+{
+	statement_counter++;
+}
+
+static Oid
+RequireRelid(const char *name, Oid nsp)
+{
+	Oid			relid = get_relname_relid(name, nsp);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("teamacl relation \"%s\" is missing", name),
+				 errhint("Reinstall the extension with DROP EXTENSION teamacl and CREATE EXTENSION teamacl.")));
+	return relid;
+}
+
+static AttrNumber
+RequireAttnum(Oid relid, const char *column)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("teamacl column \"%s\" is missing", column),
+				 errhint("Reinstall or update the extension.")));
+	return attnum;
+}
+
+/*
+ * A snapshot that sees every change committed so far: decisions follow
+ * the latest committed state even inside REPEATABLE READ transactions.
+ * Parallel workers (and a leader in parallel mode) cannot take new
+ * snapshots; they use the query's snapshot, which the leader shares.
+ */
+static Snapshot
+LoaderSnapshot(void)
+{
+	if (IsInParallelMode())
+	{
+		if (ActiveSnapshotSet())
+			return RegisterSnapshot(GetActiveSnapshot());
+		return RegisterSnapshot(GetCatalogSnapshot(InvalidOid));
+	}
+	return RegisterSnapshot(GetLatestSnapshot());
+}
+
+static int
+NameCellCompare(const ListCell *a, const ListCell *b)
+{
+	return strcmp(lfirst(a), lfirst(b));
+}
+
+static void
+LoadCatalog(void)
+{
+	Oid			nsp;
+	HASHCTL		ctl;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Snapshot	snap;
+	MemoryContext old;
+	uint64		generation = cache_generation;
+	AttrNumber	a_name,
+				a_role_id,
+				a_all,
+				a_rp_role,
+				a_rp_perm,
+				a_rp_excluded;
+	List	   *names = NIL;
+	ListCell   *lc;
+	int			bit;
+
+	/* Start from an empty catalogue: user entries refer into it. */
+	if (CatalogContext == NULL)
+		CatalogContext = AllocSetContextCreate(CacheMemoryContext,
+											   "teamacl catalogue",
+											   ALLOCSET_DEFAULT_SIZES);
+	else
+		MemoryContextReset(CatalogContext);
+	catalog_generation = 0;
+	permission_hash = NULL;
+	role_hash = NULL;
+	permission_count = 0;
+	permission_names = NULL;
+
+	nsp = get_namespace_oid("teamacl", true);
+	if (!OidIsValid(nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_SCHEMA),
+				 errmsg("schema \"teamacl\" does not exist"),
+				 errhint("Run CREATE EXTENSION teamacl.")));
+	relids.users = RequireRelid("users", nsp);
+	relids.users_pkey = RequireRelid("users_pkey", nsp);
+	relids.users_db_role_key = RequireRelid("users_db_role_key", nsp);
+	relids.teams = RequireRelid("teams", nsp);
+	relids.teams_pkey = RequireRelid("teams_pkey", nsp);
+	relids.members = RequireRelid("members", nsp);
+	relids.members_user_idx = RequireRelid("members_user_id_idx", nsp);
+	relids.roles = RequireRelid("roles", nsp);
+	relids.role_permissions = RequireRelid("role_permissions", nsp);
+	relids.permissions = RequireRelid("permissions", nsp);
+
+	a_name = RequireAttnum(relids.permissions, "name");
+	a_role_id = RequireAttnum(relids.roles, "id");
+	a_all = RequireAttnum(relids.roles, "all_permissions");
+	a_rp_role = RequireAttnum(relids.role_permissions, "role_id");
+	a_rp_perm = RequireAttnum(relids.role_permissions, "permission");
+	a_rp_excluded = RequireAttnum(relids.role_permissions, "excluded");
+
+	snap = LoaderSnapshot();
+	old = MemoryContextSwitchTo(CatalogContext);
+
+	/* Permissions: bit numbers in name order, so they are reproducible. */
+	rel = table_open(relids.permissions, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, a_name, RelationGetDescr(rel), &isnull);
+
+		if (!isnull)
+			names = lappend(names, TextDatumGetCString(d));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	list_sort(names, NameCellCompare);
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(PermissionSlot);
+	ctl.hcxt = CatalogContext;
+	permission_hash = hash_create("teamacl permissions",
+								  Max(list_length(names), 16), &ctl,
+								  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	permission_names = palloc0(sizeof(char *) * Max(list_length(names), 1));
+	bit = 0;
+	foreach(lc, names)
+	{
+		char	   *name = lfirst(lc);
+		PermissionSlot *slot;
+		bool		found;
+
+		if (strlen(name) > TEAMACL_MAX_NAME)
+			continue;			/* the table's CHECK forbids it */
+		slot = hash_search(permission_hash, name, HASH_ENTER, &found);
+		slot->bit = bit;
+		permission_names[bit] = name;
+		bit++;
+	}
+	permission_count = bit;
+
+	/* Roles: all_permissions roles start with every bit. */
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(RoleSlot);
+	ctl.hcxt = CatalogContext;
+	role_hash = hash_create("teamacl roles", 64, &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	rel = table_open(relids.roles, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		bool		found;
+		Datum		id = heap_getattr(tup, a_role_id, RelationGetDescr(rel), &isnull);
+		Datum		all = heap_getattr(tup, a_all, RelationGetDescr(rel), &isnull);
+		RoleSlot   *slot;
+
+		slot = hash_search(role_hash, DatumGetUUIDP(id), HASH_ENTER, &found);
+		slot->perms = NULL;
+		if (!isnull && DatumGetBool(all) && permission_count > 0)
+			slot->perms = bms_add_range(NULL, 0, permission_count - 1);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	rel = table_open(relids.role_permissions, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		role = heap_getattr(tup, a_rp_role, RelationGetDescr(rel), &isnull);
+		Datum		perm = heap_getattr(tup, a_rp_perm, RelationGetDescr(rel), &isnull);
+		Datum		excl = heap_getattr(tup, a_rp_excluded, RelationGetDescr(rel), &isnull);
+		RoleSlot   *slot;
+		PermissionSlot *ps;
+		char	   *pname = TextDatumGetCString(perm);
+
+		slot = hash_search(role_hash, DatumGetUUIDP(role), HASH_FIND, NULL);
+		ps = strlen(pname) <= TEAMACL_MAX_NAME ?
+			hash_search(permission_hash, pname, HASH_FIND, NULL) : NULL;
+		if (slot == NULL || ps == NULL)
+			continue;
+		if (!isnull && DatumGetBool(excl))
+			slot->perms = bms_del_member(slot->perms, ps->bit);
+		else
+			slot->perms = bms_add_member(slot->perms, ps->bit);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	MemoryContextSwitchTo(old);
+	UnregisterSnapshot(snap);
+
+	/*
+	 * If an invalidation arrived while we were reading, what we read may
+	 * predate it; leave the catalogue marked stale so the next use reloads.
+	 */
+	catalog_generation = generation;
+}
+
+/*
+ * Make the cache current for this statement: read pending invalidations
+ * once per executor start, and reload the catalogue if it went stale.
+ */
+void
+teamacl_cache_begin(void)
+{
+	if (statement_checked != statement_counter)
+	{
+		AcceptInvalidationMessages();
+		statement_checked = statement_counter;
+	}
+	if (catalog_generation != cache_generation)
+	{
+		int			tries = 0;
+
+		do
+		{
+			LoadCatalog();
+		} while (catalog_generation != cache_generation && ++tries < 3);
+		/* if it keeps moving, what we have is at least as new as the start */
+		catalog_generation = cache_generation;
+	}
+}
+
+uint64
+teamacl_catalog_generation(void)
+{
+	return catalog_generation;
+}
+
+/*
+ * The bit of a permission name (not NUL-terminated).  Unknown names are an
+ * error unless missing_ok, in which case -1.
+ */
+int
+teamacl_permission_bit(const char *name, int len, bool missing_ok)
+{
+	char		key[NAMEDATALEN];
+	PermissionSlot *slot = NULL;
+
+	if (len >= 0 && len <= TEAMACL_MAX_NAME)
+	{
+		memset(key, 0, sizeof(key));
+		memcpy(key, name, len);
+		if (strlen(key) == (size_t) len)	/* no embedded NUL */
+			slot = hash_search(permission_hash, key, HASH_FIND, NULL);
+	}
+	if (slot != NULL)
+		return slot->bit;
+	if (missing_ok)
+		return -1;
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("permission \"%s\" does not exist",
+					pnstrdup(name, Min(len, 2 * TEAMACL_MAX_NAME))),
+			 errhint("Built-in permissions are listed in teamacl.permissions; add your own with teamacl.define_permission().")));
+	return -1;					/* keep compiler quiet */
+}
+
+int
+teamacl_permission_count(void)
+{
+	return permission_count;
+}
+
+const char *
+teamacl_permission_name(int bit)
+{
+	Assert(bit >= 0 && bit < permission_count);
+	return permission_names[bit];
+}
+
+static int
+TeamCompare(const void *a, const void *b)
+{
+	return memcmp(&((const TeamaclTeam *) a)->team_id,
+				  &((const TeamaclTeam *) b)->team_id, UUID_LEN);
+}
+
+static void
+FreeUserContents(TeamaclUser *user)
+{
+	int			i;
+
+	if (user->teams_with != NULL)
+	{
+		for (i = 0; i < user->nperms; i++)
+			if (user->teams_with[i] != (Datum) 0)
+				pfree(DatumGetPointer(user->teams_with[i]));
+		pfree(user->teams_with);
+	}
+	if (user->teams != NULL)
+		pfree(user->teams);
+	user->teams_with = NULL;
+	user->teams = NULL;
+	user->nteams = 0;
+	user->nperms = 0;
+}
+
+static bool
+SecureSignIn(const char *method)
+{
+	return method != NULL &&
+		(strcmp(method, "password_2fa") == 0 ||
+		 strcmp(method, "google") == 0 ||
+		 strcmp(method, "github") == 0 ||
+		 strcmp(method, "sso") == 0);
+}
+
+/* Read one user's row and memberships into *user (in UserContext). */
+static void
+LoadUser(TeamaclUser *user)
+{
+	Relation	rel;
+	Relation	teams_rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	ScanKeyData key;
+	Snapshot	snap;
+	char	   *method = NULL;
+	int			cap = 8;
+	int			n = 0;
+	TeamaclTeam *teams;
+	pg_uuid_t  *roles;
+	int			i;
+	MemoryContext old;
+
+	FreeUserContents(user);
+	user->exists = false;
+	user->registered = false;
+
+	snap = LoaderSnapshot();
+
+	/* the users row */
+	rel = table_open(relids.users, AccessShareLock);
+	ScanKeyInit(&key, RequireAttnum(relids.users, "id"), BTEqualStrategyNumber,
+				F_UUID_EQ, UUIDPGetDatum(&user->user_id));
+	scan = systable_beginscan(rel, relids.users_pkey, true, snap, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d;
+
+		user->exists = true;
+		d = heap_getattr(tup, RequireAttnum(relids.users, "registered"),
+						 RelationGetDescr(rel), &isnull);
+		user->registered = !isnull && DatumGetBool(d);
+		d = heap_getattr(tup, RequireAttnum(relids.users, "sign_in_method"),
+						 RelationGetDescr(rel), &isnull);
+		if (!isnull)
+			method = TextDatumGetCString(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	teams = palloc(sizeof(TeamaclTeam) * cap);
+	roles = palloc(sizeof(pg_uuid_t) * cap);
+	if (user->exists)
+	{
+		AttrNumber	a_team = RequireAttnum(relids.members, "team_id");
+		AttrNumber	a_role = RequireAttnum(relids.members, "role_id");
+
+		rel = table_open(relids.members, AccessShareLock);
+		ScanKeyInit(&key, RequireAttnum(relids.members, "user_id"),
+					BTEqualStrategyNumber, F_UUID_EQ,
+					UUIDPGetDatum(&user->user_id));
+		scan = systable_beginscan(rel, relids.members_user_idx, true, snap,
+								  1, &key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			bool		isnull;
+			Datum		t = heap_getattr(tup, a_team, RelationGetDescr(rel), &isnull);
+			Datum		r = heap_getattr(tup, a_role, RelationGetDescr(rel), &isnull);
+
+			if (n == cap)
+			{
+				cap *= 2;
+				teams = repalloc(teams, sizeof(TeamaclTeam) * cap);
+				roles = repalloc(roles, sizeof(pg_uuid_t) * cap);
+			}
+			memcpy(&teams[n].team_id, DatumGetUUIDP(t), UUID_LEN);
+			memcpy(&roles[n], DatumGetUUIDP(r), UUID_LEN);
+			n++;
+		}
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+	}
+
+	/* each team's flags, and the role's permissions */
+	teams_rel = table_open(relids.teams, AccessShareLock);
+	for (i = 0; i < n; i++)
+	{
+		RoleSlot   *role = hash_search(role_hash, &roles[i], HASH_FIND, NULL);
+		bool		secure_required = false;
+
+		teams[i].perms = role ? role->perms : NULL;
+		teams[i].personal = false;
+
+		ScanKeyInit(&key, RequireAttnum(relids.teams, "id"),
+					BTEqualStrategyNumber, F_UUID_EQ,
+					UUIDPGetDatum(&teams[i].team_id));
+		scan = systable_beginscan(teams_rel, relids.teams_pkey, true, snap,
+								  1, &key);
+		if (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			bool		isnull;
+			Datum		d;
+
+			d = heap_getattr(tup, RequireAttnum(relids.teams, "personal"),
+							 RelationGetDescr(teams_rel), &isnull);
+			teams[i].personal = !isnull && DatumGetBool(d);
+			d = heap_getattr(tup, RequireAttnum(relids.teams, "require_secure_sign_in"),
+							 RelationGetDescr(teams_rel), &isnull);
+			secure_required = !isnull && DatumGetBool(d);
+		}
+		else
+			teams[i].perms = NULL;	/* dangling: grant nothing */
+		systable_endscan(scan);
+
+		/* a team requiring secure sign-in grants nothing until comply */
+		if (secure_required && !SecureSignIn(method))
+			teams[i].perms = NULL;
+	}
+	table_close(teams_rel, AccessShareLock);
+	UnregisterSnapshot(snap);
+
+	qsort(teams, n, sizeof(TeamaclTeam), TeamCompare);
+
+	old = MemoryContextSwitchTo(UserContext);
+	user->teams = palloc(sizeof(TeamaclTeam) * Max(n, 1));
+	memcpy(user->teams, teams, sizeof(TeamaclTeam) * n);
+	user->nteams = n;
+	user->nperms = permission_count;
+	user->teams_with = palloc0(sizeof(Datum) * Max(permission_count, 1));
+	MemoryContextSwitchTo(old);
+	pfree(teams);
+	pfree(roles);
+	if (method)
+		pfree(method);
+}
+
+static void
+EvictUser(TeamaclUser *user)
+{
+	if (last_user == user)
+		last_user = NULL;
+	dlist_delete(&user->lru);
+	FreeUserContents(user);
+	hash_search(user_hash, &user->user_id, HASH_REMOVE, NULL);
+	user_count--;
+}
+
+/*
+ * The cached entry of a user, loading it on a miss.  The hit path
+ * allocates nothing.  Call teamacl_cache_begin() first.
+ */
+TeamaclUser *
+teamacl_lookup_user(const pg_uuid_t *user_id)
+{
+	TeamaclUser *user;
+	bool		found;
+
+	if (last_user != NULL &&
+		memcmp(&last_user->user_id, user_id, UUID_LEN) == 0 &&
+		last_user->generation == cache_generation)
+		return last_user;
+
+	if (user_hash == NULL)
+	{
+		HASHCTL		ctl;
+
+		UserContext = AllocSetContextCreate(CacheMemoryContext,
+											"teamacl users",
+											ALLOCSET_DEFAULT_SIZES);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(TeamaclUser);
+		ctl.hcxt = UserContext;
+		user_hash = hash_create("teamacl users", 256, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	user = hash_search(user_hash, user_id, HASH_ENTER, &found);
+	if (!found)
+	{
+		user->generation = 0;
+		user->teams = NULL;
+		user->teams_with = NULL;
+		user->nteams = 0;
+		user->nperms = 0;
+		dlist_push_head(&user_lru, &user->lru);
+		user_count++;
+	}
+	else
+		dlist_move_head(&user_lru, &user->lru);
+
+	while (user->generation != cache_generation)
+	{
+		uint64		generation = cache_generation;
+
+		/* the catalogue the entry points into must be current too */
+		teamacl_cache_begin();
+		generation = cache_generation;
+		PG_TRY();
+		{
+			LoadUser(user);
+		}
+		PG_CATCH();
+		{
+			user->generation = 0;
+			FreeUserContents(user);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		user->generation = generation;
+	}
+
+	/* keep the cache bounded; never evict the entry we return */
+	while (user_count > Max(teamacl_cache_size, 1))
+	{
+		TeamaclUser *victim = dlist_tail_element(TeamaclUser, lru, &user_lru);
+
+		if (victim == user)
+			break;
+		EvictUser(victim);
+	}
+
+	last_user = user;
+	return user;
+}
+
+/* The membership of user in team, or NULL: a binary search, no allocation. */
+const TeamaclTeam *
+teamacl_user_team(const TeamaclUser *user, const pg_uuid_t *team_id)
+{
+	int			lo = 0;
+	int			hi = user->nteams - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = memcmp(&user->teams[mid].team_id, team_id, UUID_LEN);
+
+		if (c == 0)
+			return &user->teams[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return NULL;
+}
+
+/*
+ * uuid[] of the teams in which the user holds permission bit, built once
+ * per cache generation; returned as a copy in the caller's context.
+ */
+Datum
+teamacl_user_teams_with(TeamaclUser *user, int bit)
+{
+	ArrayType  *arr;
+
+	if (bit >= user->nperms)
+		return PointerGetDatum(construct_empty_array(UUIDOID));
+
+	if (user->teams_with[bit] == (Datum) 0)
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * Max(user->nteams, 1));
+		int			n = 0;
+		int			i;
+		MemoryContext old;
+
+		for (i = 0; i < user->nteams; i++)
+			if (bms_is_member(bit, user->teams[i].perms))
+				elems[n++] = UUIDPGetDatum(&user->teams[i].team_id);
+		old = MemoryContextSwitchTo(UserContext);
+		arr = construct_array(elems, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
+		MemoryContextSwitchTo(old);
+		pfree(elems);
+		user->teams_with[bit] = PointerGetDatum(arr);
+	}
+	arr = (ArrayType *) DatumGetPointer(user->teams_with[bit]);
+	return PointerGetDatum(pg_detoast_datum_copy((struct varlena *) arr));
+}
+
+/*
+ * Which teamacl user is mapped to a login role (users.db_role).  One
+ * answer is remembered per cache generation.
+ */
+bool
+teamacl_user_for_role(Oid roleid, pg_uuid_t *user_id)
+{
+	if (mapped_role != roleid || mapped_generation != cache_generation)
+	{
+		char	   *rolname = GetUserNameFromId(roleid, true);
+		uint64		generation = cache_generation;
+		bool		found = false;
+
+		if (rolname != NULL)
+		{
+			Relation	rel;
+			SysScanDesc scan;
+			HeapTuple	tup;
+			ScanKeyData key;
+			NameData	name;
+			Snapshot	snap;
+
+			namestrcpy(&name, rolname);
+			snap = LoaderSnapshot();
+			rel = table_open(relids.users, AccessShareLock);
+			ScanKeyInit(&key, RequireAttnum(relids.users, "db_role"),
+						BTEqualStrategyNumber, F_NAMEEQ, NameGetDatum(&name));
+			scan = systable_beginscan(rel, relids.users_db_role_key, true,
+									  snap, 1, &key);
+			if (HeapTupleIsValid(tup = systable_getnext(scan)))
+			{
+				bool		isnull;
+				Datum		d = heap_getattr(tup, RequireAttnum(relids.users, "id"),
+											 RelationGetDescr(rel), &isnull);
+
+				memcpy(&mapped_user, DatumGetUUIDP(d), UUID_LEN);
+				found = true;
+			}
+			systable_endscan(scan);
+			table_close(rel, AccessShareLock);
+			UnregisterSnapshot(snap);
+			pfree(rolname);
+		}
+		mapped_role = roleid;
+		mapped_found = found;
+		mapped_generation = generation;
+	}
+	if (mapped_found)
+		memcpy(user_id, &mapped_user, UUID_LEN);
+	return mapped_found;
+}
+
+int
+teamacl_cache_entries(void)
+{
+	return user_count;
+}
+
+Size
+teamacl_cache_memory(void)
+{
+	Size		total = 0;
+
+	if (UserContext)
+		total += MemoryContextMemAllocated(UserContext, true);
+	if (CatalogContext)
+		total += MemoryContextMemAllocated(CatalogContext, true);
+	return total;
+}
+
+/*
+ * Statement-level trigger on every table the cache reads: register a
+ * relcache invalidation of that table, sent to all backends at commit.
+ */
+Datum
+teamacl_invalidate_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("teamacl._invalidate_cache() must be called as a trigger")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
+}
+
+/* cache_stats(): entries, bytes and generation, for tests and benchmarks */
+Datum
+teamacl_cache_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("function returning record called in context that cannot accept type record")));
+	values[0] = Int32GetDatum(user_count);
+	values[1] = Int64GetDatum((int64) teamacl_cache_memory());
+	values[2] = Int64GetDatum((int64) cache_generation);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc),
+													  values, nulls)));
+}

@@ -1,0 +1,239 @@
+/*-------------------------------------------------------------------------
+ *
+ * identity.c
+ *	  Who is asking: the end user an application names with set_user(),
+ *	  or the teamacl user mapped to the current login role.
+ *
+ * The identity set by teamacl.set_user() is kept in the internal setting
+ * teamacl.identity.  Using the GUC machinery gives us, for free, the exact
+ * semantics of set_config(): transaction-local or session-wide values,
+ * rollback on (sub)transaction abort, RESET ALL / DISCARD ALL clearing it,
+ * and propagation to parallel workers.  The check hook refuses every change
+ * that does not come from set_user() itself or from a parallel worker
+ * restoring its leader's state, so SET, set_config(), ALTER ROLE ... SET,
+ * a function's SET clause, a startup option or a placeholder value set
+ * before this library was loaded can never name a user.
+ *
+ * Without a set_user() identity, the user whose users.db_role is the outer
+ * role is used: SET ROLE changes it, SECURITY DEFINER functions do not.
+ *
+ * Copyright (c) 2026, teamacl developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "teamacl.h"
+
+PG_FUNCTION_INFO_V1(teamacl_set_user);
+PG_FUNCTION_INFO_V1(teamacl_current_user_id);
+PG_FUNCTION_INFO_V1(teamacl_outer_role);
+
+typedef struct IdentityExtra
+{
+	bool		valid;
+	pg_uuid_t	user_id;
+} IdentityExtra;
+
+static char *identity_string = NULL;
+static IdentityExtra identity = {false};
+static bool identity_change_allowed = false;
+
+static int
+HexValue(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Parse the canonical 36-character form; false on anything else. */
+static bool
+ParseUuid(const char *s, pg_uuid_t *out)
+{
+	int			i = 0;
+	int			j;
+
+	if (strlen(s) != 36)
+		return false;
+	for (j = 0; j < 36; j++)
+	{
+		int			hi,
+					lo;
+
+		if (j == 8 || j == 13 || j == 18 || j == 23)
+		{
+			if (s[j] != '-')
+				return false;
+			continue;
+		}
+		hi = HexValue(s[j]);
+		lo = HexValue(s[j + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		out->data[i++] = (unsigned char) (hi << 4 | lo);
+		j++;
+	}
+	return i == UUID_LEN;
+}
+
+static bool
+CheckIdentity(char **newval, void **extra, GucSource source)
+{
+	IdentityExtra *result;
+
+	if (source != PGC_S_DEFAULT && !identity_change_allowed &&
+		!InitializingParallelWorker)
+	{
+		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+		GUC_check_errmsg("parameter \"teamacl.identity\" can only be changed by teamacl.set_user()");
+		return false;
+	}
+
+	result = (IdentityExtra *) malloc(sizeof(IdentityExtra));
+	if (result == NULL)
+		return false;
+	result->valid = false;
+	if (*newval != NULL && (*newval)[0] != '\0')
+	{
+		if (!ParseUuid(*newval, &result->user_id))
+		{
+			free(result);
+			GUC_check_errmsg("invalid teamacl identity \"%s\"", *newval);
+			return false;
+		}
+		result->valid = true;
+	}
+	*extra = result;
+	return true;
+}
+
+static void
+AssignIdentity(const char *newval, void *extra)
+{
+	if (extra != NULL)
+		identity = *(IdentityExtra *) extra;
+	else
+		identity.valid = false;
+}
+
+void
+teamacl_identity_init(void)
+{
+	DefineCustomStringVariable("teamacl.identity",
+							   "The end user named by teamacl.set_user().",
+							   "Internal: change it only with teamacl.set_user().",
+							   &identity_string,
+							   "",
+							   PGC_USERSET,
+							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE |
+							   GUC_DISALLOW_IN_FILE | GUC_DISALLOW_IN_AUTO_FILE,
+							   CheckIdentity,
+							   AssignIdentity,
+							   NULL);
+}
+
+/*
+ * The identified user, if any.  Call teamacl_cache_begin() first: the
+ * login-role mapping is read through the cache.
+ */
+bool
+teamacl_current_identity(pg_uuid_t *user_id)
+{
+	if (identity.valid)
+	{
+		*user_id = identity.user_id;
+		return true;
+	}
+	return teamacl_user_for_role(GetOuterUserId(), user_id);
+}
+
+/* The cache entry of the identified user, or NULL when nobody is. */
+TeamaclUser *
+teamacl_current_user(void)
+{
+	pg_uuid_t	user_id;
+
+	if (!teamacl_current_identity(&user_id))
+		return NULL;
+	return teamacl_lookup_user(&user_id);
+}
+
+/* current_user_id(): the identified user, or NULL */
+Datum
+teamacl_current_user_id(PG_FUNCTION_ARGS)
+{
+	pg_uuid_t  *result = palloc(sizeof(pg_uuid_t));
+
+	teamacl_cache_begin();
+	if (!teamacl_current_identity(result))
+		PG_RETURN_NULL();
+	PG_RETURN_UUID_P(result);
+}
+
+/* Change teamacl.identity: the only path its check hook lets through. */
+static void
+SetIdentity(const char *value, GucAction action)
+{
+	identity_change_allowed = true;
+	PG_TRY();
+	{
+		(void) set_config_option("teamacl.identity", value,
+								 PGC_USERSET, PGC_S_SESSION, action,
+								 true, ERROR, false);
+	}
+	PG_FINALLY();
+	{
+		identity_change_allowed = false;
+	}
+	PG_END_TRY();
+}
+
+/* set_user(user_id uuid, is_local boolean) */
+Datum
+teamacl_set_user(PG_FUNCTION_ARGS)
+{
+	bool		is_local = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
+	char	   *value = "";
+
+	if (!PG_ARGISNULL(0))
+	{
+		pg_uuid_t  *user_id = PG_GETARG_UUID_P(0);
+		TeamaclUser *user;
+
+		teamacl_cache_begin();
+		user = teamacl_lookup_user(user_id);
+		if (!user->exists)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("user %s does not exist",
+							DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(user_id))))));
+		if (!user->registered)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("user %s has not registered yet",
+							DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(user_id)))),
+					 errdetail("The user was added by email and has not signed up."),
+					 errhint("Register the user with teamacl.register_user() first.")));
+		value = DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(user_id)));
+	}
+
+	SetIdentity(value, is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET);
+	PG_RETURN_VOID();
+}
+
+/* _outer_role(): the role outside any SECURITY DEFINER function */
+Datum
+teamacl_outer_role(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_OID(GetOuterUserId());
+}

@@ -1,0 +1,65 @@
+/*-------------------------------------------------------------------------
+ *
+ * teamacl.c
+ *	  Module initialisation: settings, cache callbacks and the executor
+ *	  hook that marks statement boundaries for the cache.
+ *
+ * Copyright (c) 2026, teamacl developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "teamacl.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+int			teamacl_cache_size = 1000;
+static int	teamacl_max_owned_teams = -1;
+
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+
+static void
+TeamaclExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	teamacl_statement_start();
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+void
+_PG_init(void)
+{
+	teamacl_identity_init();
+
+	DefineCustomIntVariable("teamacl.cache_size",
+							"Maximum number of users whose memberships a backend caches.",
+							"Least recently used entries are dropped beyond it.",
+							&teamacl_cache_size,
+							1000, 1, 1000000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("teamacl.max_owned_teams",
+							"Maximum number of teams one user may own, personal account not counted.",
+							"-1 means unlimited.",
+							&teamacl_max_owned_teams,
+							-1, -1, INT_MAX,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("teamacl");
+
+	teamacl_cache_init();
+
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = TeamaclExecutorStart;
+}

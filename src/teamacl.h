@@ -1,0 +1,81 @@
+/*-------------------------------------------------------------------------
+ *
+ * teamacl.h
+ *	  Declarations shared by the teamacl C sources.
+ *
+ * teamacl keeps teams, roles and memberships in tables of its own schema
+ * and answers permission checks from a backend-local cache.  The sources
+ * are split by concern:
+ *
+ *	teamacl.c	module initialisation: settings and hooks
+ *	identity.c	who is asking (set_user, login-role mapping)
+ *	cache.c		the backend-local cache and its invalidation
+ *	check.c		the SQL-callable permission checks
+ *
+ * Copyright (c) 2026, teamacl developers
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef TEAMACL_H
+#define TEAMACL_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "lib/ilist.h"
+#include "nodes/bitmapset.h"
+#include "utils/uuid.h"
+
+/* Longest permission or role name, in bytes (the tables' CHECK agrees). */
+#define TEAMACL_MAX_NAME	63
+
+/* Settings (teamacl.c) */
+extern int	teamacl_cache_size;
+
+/* One team a cached user belongs to. */
+typedef struct TeamaclTeam
+{
+	pg_uuid_t	team_id;
+	Bitmapset  *perms;			/* effective permissions; NULL when none */
+	bool		personal;		/* the user's personal account */
+} TeamaclTeam;
+
+/* The cached view of one user: identity facts and memberships. */
+typedef struct TeamaclUser
+{
+	pg_uuid_t	user_id;		/* hash key: must be first */
+	uint64		generation;		/* cache generation this was loaded in */
+	bool		exists;			/* a row in teamacl.users */
+	bool		registered;		/* not a placeholder added by email */
+	int			nteams;
+	TeamaclTeam *teams;			/* sorted by team_id */
+	int			nperms;			/* length of teams_with */
+	Datum	   *teams_with;		/* per permission bit: uuid[] or 0 */
+	dlist_node	lru;
+} TeamaclUser;
+
+/* cache.c */
+extern void teamacl_cache_init(void);
+extern void teamacl_statement_start(void);
+extern void teamacl_cache_begin(void);
+extern int	teamacl_permission_bit(const char *name, int len, bool missing_ok);
+extern int	teamacl_permission_count(void);
+extern const char *teamacl_permission_name(int bit);
+extern uint64 teamacl_catalog_generation(void);
+extern TeamaclUser *teamacl_lookup_user(const pg_uuid_t *user_id);
+extern const TeamaclTeam *teamacl_user_team(const TeamaclUser *user,
+											const pg_uuid_t *team_id);
+extern Datum teamacl_user_teams_with(TeamaclUser *user, int bit);
+extern bool teamacl_user_for_role(Oid roleid, pg_uuid_t *user_id);
+extern Size teamacl_cache_memory(void);
+extern int	teamacl_cache_entries(void);
+
+/* identity.c */
+extern void teamacl_identity_init(void);
+extern bool teamacl_current_identity(pg_uuid_t *user_id);
+extern TeamaclUser *teamacl_current_user(void);
+
+/* check.c */
+extern int	teamacl_permission_arg(FunctionCallInfo fcinfo, int argno);
+
+#endif							/* TEAMACL_H */
