@@ -33,9 +33,16 @@ CREATE FUNCTION teamacl._outer_role() RETURNS oid
 COMMENT ON FUNCTION teamacl._outer_role() IS
 	'Internal: the role in effect outside SECURITY DEFINER functions (follows SET ROLE)';
 
+CREATE FUNCTION teamacl._has_permission_support(internal) RETURNS internal
+	AS 'MODULE_PATHNAME', 'teamacl_has_permission_support'
+	LANGUAGE C STRICT;
+COMMENT ON FUNCTION teamacl._has_permission_support(internal) IS
+	'Internal planner support: lets has_permission(team_column, ...) use an index on team_column, with real selectivity';
+
 CREATE FUNCTION teamacl.has_permission(team_id uuid, permission text) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'teamacl_has_permission'
-	LANGUAGE C STABLE STRICT PARALLEL SAFE COST 1;
+	LANGUAGE C STABLE STRICT PARALLEL SAFE COST 1
+	SUPPORT teamacl._has_permission_support;
 COMMENT ON FUNCTION teamacl.has_permission(uuid, text) IS
 	'Whether the current user holds the permission in the team';
 

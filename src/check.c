@@ -16,9 +16,22 @@
  */
 #include "postgres.h"
 
+#include "access/stratnum.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_am_d.h"
+#include "commands/defrem.h"
+#include "optimizer/cost.h"
 #include "catalog/pg_type.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "nodes/supportnodes.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/selfuncs.h"
 
 #include "teamacl.h"
 
@@ -26,6 +39,7 @@ PG_FUNCTION_INFO_V1(teamacl_has_permission);
 PG_FUNCTION_INFO_V1(teamacl_teams_with);
 PG_FUNCTION_INFO_V1(teamacl_require);
 PG_FUNCTION_INFO_V1(teamacl_permissions);
+PG_FUNCTION_INFO_V1(teamacl_has_permission_support);
 
 /* What one call site remembers about its permission argument. */
 typedef struct PermissionArgCache
@@ -164,4 +178,151 @@ teamacl_permissions(PG_FUNCTION_ARGS)
 	/* bits are assigned in name order, so the result is sorted */
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, n, TEXTOID, -1, false,
 										  TYPALIGN_INT));
+}
+
+/*
+ * teams_with(text) in the schema of the given function (our own schema:
+ * the extension is not relocatable, but do not hard-code it).
+ */
+static Oid
+TeamsWithOid(Oid sibling)
+{
+	static Oid	cached_sibling = InvalidOid;
+	static Oid	cached = InvalidOid;
+
+	if (sibling != cached_sibling || !OidIsValid(cached))
+	{
+		char	   *nsp = get_namespace_name(get_func_namespace(sibling));
+		Oid			argtypes[1] = {TEXTOID};
+
+		cached = LookupFuncName(list_make2(makeString(nsp), makeString("teams_with")),
+								1, argtypes, true);
+		cached_sibling = sibling;
+	}
+	return cached;
+}
+
+/*
+ * has_permission(team_column, permission) rewritten as the equivalent
+ * team_column = ANY (teams_with(permission)); NULL when not applicable.
+ * The array is evaluated once per scan when used as an index condition.
+ */
+static ScalarArrayOpExpr *
+EquivalentArrayClause(FuncExpr *call, Oid eqop)
+{
+	Node	   *team = linitial(call->args);
+	Node	   *perm = lsecond(call->args);
+	Oid			teams_with = TeamsWithOid(call->funcid);
+	FuncExpr   *arr;
+	ScalarArrayOpExpr *saop;
+
+	if (!OidIsValid(teams_with) || !OidIsValid(eqop))
+		return NULL;
+	/* the permission must not vary per row */
+	if (contain_var_clause(perm) || contain_volatile_functions(perm))
+		return NULL;
+
+	arr = makeFuncExpr(teams_with, UUIDARRAYOID, list_make1(copyObject(perm)),
+					   InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	saop = makeNode(ScalarArrayOpExpr);
+	saop->opno = eqop;
+	saop->opfuncid = get_opcode(eqop);
+	saop->hashfuncid = InvalidOid;
+	saop->negfuncid = InvalidOid;
+	saop->useOr = true;
+	saop->inputcollid = InvalidOid;
+	saop->args = list_make2(copyObject(team), arr);
+	saop->location = -1;
+	return saop;
+}
+
+/* teams_with() for a permission name, (Datum) 0 if the name is unknown */
+static Datum
+TeamsWithName(text *perm)
+{
+	TeamaclUser *user;
+	int			bit;
+
+	teamacl_cache_begin();
+	user = teamacl_current_user();
+	bit = teamacl_permission_bit(VARDATA_ANY(perm), VARSIZE_ANY_EXHDR(perm), true);
+	if (bit < 0)
+		return (Datum) 0;
+	if (user == NULL)
+		return PointerGetDatum(construct_empty_array(UUIDOID));
+	return teamacl_user_teams_with(user, bit);
+}
+
+/*
+ * Planner support for has_permission():
+ *	- index condition: team_column = ANY (teams_with(permission)), exact;
+ *	- selectivity: from the column's statistics and the current user's
+ *	  teams, as for team_column = ANY ('{...}');
+ *	- cost: a cached lookup, about one operator.
+ */
+Datum
+teamacl_has_permission_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+
+	if (IsA(rawreq, SupportRequestIndexCondition))
+	{
+		SupportRequestIndexCondition *req = (SupportRequestIndexCondition *) rawreq;
+		ScalarArrayOpExpr *saop;
+		Oid			eqop;
+
+		if (req->indexarg != 0 || !IsA(req->node, FuncExpr))
+			PG_RETURN_POINTER(NULL);
+		eqop = get_opfamily_member(req->opfamily, UUIDOID, UUIDOID,
+								   BTEqualStrategyNumber);
+		saop = EquivalentArrayClause((FuncExpr *) req->node, eqop);
+		if (saop == NULL)
+			PG_RETURN_POINTER(NULL);
+		req->lossy = false;
+		PG_RETURN_POINTER(list_make1(saop));
+	}
+
+	if (IsA(rawreq, SupportRequestSelectivity))
+	{
+		SupportRequestSelectivity *req = (SupportRequestSelectivity *) rawreq;
+		Node	   *perm;
+		ScalarArrayOpExpr *saop;
+		Const	   *teams;
+		Datum		arr;
+
+		if (req->is_join || list_length(req->args) != 2)
+			PG_RETURN_POINTER(NULL);
+		perm = estimate_expression_value(req->root, lsecond(req->args));
+		if (!IsA(perm, Const) || ((Const *) perm)->constisnull)
+			PG_RETURN_POINTER(NULL);
+
+		/* what teams_with() answers now: a good guess for this query */
+		arr = TeamsWithName(DatumGetTextPP(((Const *) perm)->constvalue));
+		if (arr == (Datum) 0)
+			PG_RETURN_POINTER(NULL);
+		teams = makeConst(UUIDARRAYOID, -1, InvalidOid, -1, arr, false, false);
+		saop = makeNode(ScalarArrayOpExpr);
+		saop->opno = get_opfamily_member(get_opclass_family(GetDefaultOpClass(UUIDOID, BTREE_AM_OID)),
+										 UUIDOID, UUIDOID, BTEqualStrategyNumber);
+		saop->opfuncid = F_UUID_EQ;
+		saop->useOr = true;
+		saop->inputcollid = InvalidOid;
+		saop->args = list_make2(linitial(req->args), teams);
+		saop->location = -1;
+		req->selectivity = scalararraysel(req->root, saop, false,
+										  req->varRelid, req->jointype,
+										  req->sjinfo);
+		PG_RETURN_POINTER(req);
+	}
+
+	if (IsA(rawreq, SupportRequestCost))
+	{
+		SupportRequestCost *req = (SupportRequestCost *) rawreq;
+
+		req->startup = 0;
+		req->per_tuple = cpu_operator_cost;
+		PG_RETURN_POINTER(req);
+	}
+
+	PG_RETURN_POINTER(NULL);
 }
