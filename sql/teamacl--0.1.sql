@@ -117,6 +117,8 @@ CREATE TABLE teamacl.teams (
 	personal_owner uuid UNIQUE REFERENCES teamacl.users (id) ON DELETE CASCADE,
 	plan text NOT NULL DEFAULT 'free' REFERENCES teamacl.plans (name) ON UPDATE CASCADE,
 	require_secure_sign_in boolean NOT NULL DEFAULT false,
+	invitation_validity interval CHECK (invitation_validity > '0'::interval AND invitation_validity <= '365 days'::interval),
+	auto_add_registered boolean NOT NULL DEFAULT false,
 	settings jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(settings) = 'object'),
 	created_by uuid,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -180,6 +182,79 @@ CREATE TABLE teamacl.protected_tables (
 	protected_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE teamacl.protected_tables IS 'Application tables made team-scoped by protect(), and their RLS flags before it';
+
+CREATE TABLE teamacl.invitations (
+	id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+	team_id uuid NOT NULL REFERENCES teamacl.teams (id) ON DELETE CASCADE,
+	email text NOT NULL CHECK (email OPERATOR(pg_catalog.=) teamacl.normalize_email(email)),
+	role_id uuid REFERENCES teamacl.roles (id) ON DELETE SET NULL,
+	role_name text NOT NULL,
+	token_hash bytea NOT NULL UNIQUE,
+	status text NOT NULL DEFAULT 'pending'
+		CHECK (status IN ('pending', 'accepted', 'declined', 'expired', 'revoked')),
+	valid_for interval NOT NULL,
+	invited_by uuid NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	expires_at timestamptz NOT NULL,
+	resent_at timestamptz,
+	responded_at timestamptz,
+	responded_by uuid
+);
+COMMENT ON TABLE teamacl.invitations IS
+	'Invitations by email; only a SHA-256 of each token is stored. A pending invitation past expires_at is expired';
+CREATE UNIQUE INDEX invitations_one_pending ON teamacl.invitations (team_id, email) WHERE status = 'pending';
+CREATE INDEX invitations_email_idx ON teamacl.invitations (email);
+
+CREATE TABLE teamacl.ownership_transfers (
+	id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+	team_id uuid NOT NULL REFERENCES teamacl.teams (id) ON DELETE CASCADE,
+	from_user uuid NOT NULL,
+	to_user uuid NOT NULL,
+	keep_ownership boolean NOT NULL,
+	confirm_token_hash bytea NOT NULL UNIQUE,
+	accept_token_hash bytea UNIQUE,
+	status text NOT NULL DEFAULT 'requested'
+		CHECK (status IN ('requested', 'confirmed', 'accepted', 'cancelled')),
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	expires_at timestamptz NOT NULL,
+	confirmed_at timestamptz,
+	finished_at timestamptz
+);
+COMMENT ON TABLE teamacl.ownership_transfers IS
+	'Ownership transfers: requested by an owner, confirmed by that owner, accepted by the new owner';
+CREATE UNIQUE INDEX ownership_transfers_one_open ON teamacl.ownership_transfers (team_id)
+	WHERE status IN ('requested', 'confirmed');
+
+CREATE SEQUENCE teamacl.audit_log_id_seq;
+CREATE TABLE teamacl.audit_log (
+	id bigint PRIMARY KEY DEFAULT pg_catalog.nextval('teamacl.audit_log_id_seq'),
+	at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	actor uuid,
+	db_role name NOT NULL DEFAULT CURRENT_USER,
+	team_id uuid,
+	action text NOT NULL,
+	target text,
+	before jsonb,
+	after jsonb
+);
+ALTER SEQUENCE teamacl.audit_log_id_seq OWNED BY teamacl.audit_log.id;
+COMMENT ON TABLE teamacl.audit_log IS
+	'Append-only log of every change to teams, settings, plans, members, roles, invitations, transfers and protected tables';
+CREATE INDEX audit_log_team_idx ON teamacl.audit_log (team_id, at);
+
+CREATE SEQUENCE teamacl.outbox_id_seq;
+CREATE TABLE teamacl.outbox (
+	id bigint PRIMARY KEY DEFAULT pg_catalog.nextval('teamacl.outbox_id_seq'),
+	at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	event text NOT NULL,
+	team_id uuid,
+	payload jsonb NOT NULL,
+	processed_at timestamptz
+);
+ALTER SEQUENCE teamacl.outbox_id_seq OWNED BY teamacl.outbox.id;
+COMMENT ON TABLE teamacl.outbox IS
+	'Transactional outbox of events for the application''s mailer (NOTIFY channel teamacl_outbox); never holds a token or password';
+CREATE INDEX outbox_unprocessed_idx ON teamacl.outbox (id) WHERE processed_at IS NULL;
 
 -- Every table the C cache reads invalidates it, also under TRUNCATE and
 -- session_replication_role = replica (hence ENABLE ALWAYS).
@@ -293,10 +368,26 @@ SELECT pg_catalog.pg_extension_config_dump('teamacl.roles', 'WHERE NOT builtin')
 SELECT pg_catalog.pg_extension_config_dump('teamacl.role_permissions', 'WHERE NOT builtin');
 SELECT pg_catalog.pg_extension_config_dump('teamacl.members', '');
 SELECT pg_catalog.pg_extension_config_dump('teamacl.protected_tables', '');
+SELECT pg_catalog.pg_extension_config_dump('teamacl.invitations', '');
+SELECT pg_catalog.pg_extension_config_dump('teamacl.ownership_transfers', '');
+SELECT pg_catalog.pg_extension_config_dump('teamacl.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('teamacl.audit_log_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('teamacl.outbox', '');
+SELECT pg_catalog.pg_extension_config_dump('teamacl.outbox_id_seq', '');
 
 ------------------------------------------------------------------------
 -- Internal helpers
 ------------------------------------------------------------------------
+
+-- teamacl's settings exist once its library is loaded: load it first.
+CREATE FUNCTION teamacl._setting(name text) RETURNS text
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	PERFORM teamacl._outer_role();
+	RETURN current_setting(name);
+END
+$$;
+COMMENT ON FUNCTION teamacl._setting(text) IS 'Internal: the value of a teamacl setting, loading the library if needed';
 
 CREATE FUNCTION teamacl._me() RETURNS uuid
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -460,7 +551,11 @@ COMMENT ON FUNCTION teamacl._check_seats(teamacl.teams, integer) IS 'Internal: r
 CREATE FUNCTION teamacl.seats_used(team_id uuid) RETURNS bigint
 	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
-	SELECT count(*) FROM teamacl.members m WHERE m.team_id OPERATOR(pg_catalog.=) seats_used.team_id;
+	SELECT (SELECT count(*) FROM teamacl.members m WHERE m.team_id OPERATOR(pg_catalog.=) seats_used.team_id)
+		 + (SELECT count(*) FROM teamacl.invitations i
+			 WHERE i.team_id OPERATOR(pg_catalog.=) seats_used.team_id
+			   AND i.status OPERATOR(pg_catalog.=) 'pending'
+			   AND i.expires_at OPERATOR(pg_catalog.>) pg_catalog.now());
 END;
 COMMENT ON FUNCTION teamacl.seats_used(uuid) IS 'Seats a team uses: its members and its pending, unexpired invitations';
 
@@ -498,9 +593,9 @@ END
 $$;
 COMMENT ON FUNCTION teamacl._find_or_add_user(text) IS 'Internal: the user with that email, adding a placeholder when none has signed up';
 
-CREATE FUNCTION teamacl.register_user(email text, display_name text DEFAULT NULL, db_role name DEFAULT NULL)
+CREATE FUNCTION teamacl._register(email text, display_name text, db_role name, password_hash text)
 	RETURNS uuid
-	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_email text := teamacl._check_email(email);
 	v_user teamacl.users;
@@ -514,7 +609,7 @@ BEGIN
 		IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) db_role) THEN
 			RAISE EXCEPTION 'role "%" does not exist', db_role USING ERRCODE = '42704';
 		END IF;
-		IF EXISTS (SELECT 1 FROM teamacl.users u WHERE u.db_role OPERATOR(pg_catalog.=) register_user.db_role) THEN
+		IF EXISTS (SELECT 1 FROM teamacl.users u WHERE u.db_role OPERATOR(pg_catalog.=) _register.db_role) THEN
 			RAISE EXCEPTION 'role "%" is already mapped to a teamacl user', db_role USING ERRCODE = '23505';
 		END IF;
 	END IF;
@@ -530,18 +625,27 @@ BEGIN
 	END IF;
 	UPDATE teamacl.users u
 	   SET registered = true,
-		   display_name = COALESCE(register_user.display_name, u.display_name),
-		   db_role = register_user.db_role
+		   display_name = COALESCE(_register.display_name, u.display_name),
+		   db_role = _register.db_role,
+		   password_hash = _register.password_hash,
+		   sign_in_method = CASE WHEN _register.password_hash IS NOT NULL THEN 'password' ELSE u.sign_in_method END
 	 WHERE u.id OPERATOR(pg_catalog.=) v_user.id;
 
 	INSERT INTO teamacl.teams (name, personal, personal_owner, plan, created_by)
-	VALUES (left(COALESCE(register_user.display_name, v_email), 180) || ' (personal)', true, v_user.id, 'free', v_user.id)
+	VALUES (left(COALESCE(_register.display_name, v_email), 180) || ' (personal)', true, v_user.id, 'free', v_user.id)
 	RETURNING id INTO v_team;
 	INSERT INTO teamacl.members (team_id, user_id, role_id, added_by)
 	VALUES (v_team, v_user.id, '00000000-0000-4000-a000-000000000001', v_user.id);
 	RETURN v_user.id;
 END
 $$;
+COMMENT ON FUNCTION teamacl._register(text, text, name, text) IS
+	'Internal: sign a user up (claiming a placeholder), create the personal account';
+
+CREATE FUNCTION teamacl.register_user(email text, display_name text DEFAULT NULL, db_role name DEFAULT NULL)
+	RETURNS uuid
+	LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
+	RETURN teamacl._register(email, display_name, db_role, NULL);
 COMMENT ON FUNCTION teamacl.register_user(text, text, name) IS
 	'Sign a user up (claiming a placeholder with the same email) and create their personal account; optionally map a login role to them';
 REVOKE ALL ON FUNCTION teamacl.register_user(text, text, name) FROM PUBLIC;
@@ -573,7 +677,7 @@ CREATE FUNCTION teamacl.create_team(name text, plan text DEFAULT 'free') RETURNS
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_me uuid := teamacl._me();
-	v_max integer := current_setting('teamacl.max_owned_teams')::integer;
+	v_max integer := teamacl._setting('teamacl.max_owned_teams')::integer;
 	v_owned bigint;
 	v_team uuid;
 BEGIN
@@ -1019,6 +1123,717 @@ REVOKE ALL ON FUNCTION teamacl._on_sql_drop() FROM PUBLIC;
 CREATE EVENT TRIGGER teamacl_sql_drop ON sql_drop EXECUTE FUNCTION teamacl._on_sql_drop();
 
 ------------------------------------------------------------------------
+-- Tokens, audit log and outbox
+------------------------------------------------------------------------
+
+CREATE FUNCTION teamacl._generate_token(prefix text) RETURNS text
+	AS 'MODULE_PATHNAME', 'teamacl_generate_token'
+	LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION teamacl._generate_token(text) IS
+	'Internal: a new token, the prefix plus 256 random bits in URL-safe base64';
+
+CREATE FUNCTION teamacl._hash_token(token text) RETURNS bytea
+	AS 'MODULE_PATHNAME', 'teamacl_hash_token'
+	LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION teamacl._hash_token(text) IS 'Internal: the SHA-256 of a token, the only form stored';
+
+-- One error for every token that cannot be used: unknown, malformed,
+-- expired, revoked, declined or already used tokens are indistinguishable.
+CREATE FUNCTION teamacl._bad_token(what text) RETURNS void
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	RAISE EXCEPTION '% token is invalid or has expired', what
+		USING ERRCODE = '22023',
+			  HINT = 'Ask for a new one.';
+END
+$$;
+COMMENT ON FUNCTION teamacl._bad_token(text) IS 'Internal: the uniform error for unusable tokens';
+
+CREATE FUNCTION teamacl._audit() RETURNS trigger
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_old jsonb;
+	v_new jsonb;
+	v_team uuid;
+	v_action text;
+	v_target text;
+	v_entity text := CASE TG_TABLE_NAME
+		WHEN 'teams' THEN 'team' WHEN 'members' THEN 'member' WHEN 'roles' THEN 'role'
+		WHEN 'role_permissions' THEN 'role_permission' WHEN 'invitations' THEN 'invitation'
+		WHEN 'ownership_transfers' THEN 'transfer' WHEN 'plans' THEN 'plan'
+		WHEN 'permissions' THEN 'permission' WHEN 'protected_tables' THEN 'protection'
+		ELSE TG_TABLE_NAME END;
+BEGIN
+	IF TG_OP <> 'INSERT' THEN
+		v_old := to_jsonb(OLD) - 'token_hash' - 'confirm_token_hash' - 'accept_token_hash';
+	END IF;
+	IF TG_OP <> 'DELETE' THEN
+		v_new := to_jsonb(NEW) - 'token_hash' - 'confirm_token_hash' - 'accept_token_hash';
+	END IF;
+	v_team := COALESCE(v_new, v_old) ->> CASE WHEN TG_TABLE_NAME = 'teams' THEN 'id' ELSE 'team_id' END;
+	IF TG_TABLE_NAME IN ('plans', 'permissions', 'protected_tables', 'role_permissions') THEN
+		v_team := CASE WHEN TG_TABLE_NAME = 'role_permissions'
+					   THEN (SELECT r.team_id FROM teamacl.roles r
+							  WHERE r.id OPERATOR(pg_catalog.=) (COALESCE(v_new, v_old) ->> 'role_id')::uuid) END;
+	END IF;
+	v_target := COALESCE(v_new, v_old) ->> CASE TG_TABLE_NAME
+		WHEN 'members' THEN 'user_id' WHEN 'plans' THEN 'name' WHEN 'permissions' THEN 'name'
+		WHEN 'protected_tables' THEN 'tbl' WHEN 'role_permissions' THEN 'role_id' ELSE 'id' END;
+	v_action := v_entity || '.' || CASE TG_OP
+		WHEN 'INSERT' THEN 'created' WHEN 'DELETE' THEN 'deleted' ELSE 'updated' END;
+	IF TG_TABLE_NAME = 'members' THEN
+		v_action := CASE TG_OP WHEN 'INSERT' THEN 'member.added' WHEN 'DELETE' THEN 'member.removed'
+						ELSE 'member.role_changed' END;
+	ELSIF TG_TABLE_NAME IN ('invitations', 'ownership_transfers') AND TG_OP = 'UPDATE' THEN
+		IF v_old ->> 'status' IS DISTINCT FROM v_new ->> 'status' THEN
+			v_action := v_entity || '.' || (v_new ->> 'status');
+		ELSIF TG_TABLE_NAME = 'invitations' THEN
+			v_action := 'invitation.resent';
+		END IF;
+	ELSIF TG_TABLE_NAME = 'ownership_transfers' AND TG_OP = 'INSERT' THEN
+		v_action := 'transfer.requested';
+	ELSIF TG_TABLE_NAME = 'protected_tables' THEN
+		v_action := CASE TG_OP WHEN 'INSERT' THEN 'table.protected' ELSE 'table.unprotected' END;
+	ELSIF TG_TABLE_NAME = 'teams' AND TG_OP = 'UPDATE' AND v_old ->> 'plan' IS DISTINCT FROM v_new ->> 'plan' THEN
+		v_action := 'team.plan_changed';
+	END IF;
+	INSERT INTO teamacl.audit_log (actor, db_role, team_id, action, target, before, after)
+	VALUES (teamacl.current_user_id(), session_user, v_team, v_action, v_target, v_old, v_new);
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION teamacl._audit() IS 'Internal trigger: write one audit_log row per changed row (never a token hash)';
+
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.teams FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.members FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.roles FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.role_permissions FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.permissions FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.plans FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.invitations FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.ownership_transfers FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
+CREATE TRIGGER audit AFTER INSERT OR DELETE ON teamacl.protected_tables FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
+
+CREATE FUNCTION teamacl._audit_append_only() RETURNS trigger
+	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) teamacl._outer_role()) THEN
+		RAISE EXCEPTION 'the teamacl audit log is append-only'
+			USING ERRCODE = '42501',
+				  DETAIL = format('%s on teamacl.audit_log is refused to everyone but a superuser.', TG_OP);
+	END IF;
+	RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END
+$$;
+COMMENT ON FUNCTION teamacl._audit_append_only() IS 'Internal trigger: refuse UPDATE, DELETE and TRUNCATE of the audit log to non-superusers';
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON teamacl.audit_log
+	FOR EACH ROW EXECUTE FUNCTION teamacl._audit_append_only();
+CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON teamacl.audit_log
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._audit_append_only();
+ALTER TABLE teamacl.audit_log ENABLE ALWAYS TRIGGER append_only;
+ALTER TABLE teamacl.audit_log ENABLE ALWAYS TRIGGER append_only_truncate;
+
+CREATE FUNCTION teamacl._emit(event text, team_id uuid, payload jsonb) RETURNS void
+	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_id bigint;
+BEGIN
+	INSERT INTO teamacl.outbox (event, team_id, payload) VALUES (event, team_id, payload)
+	RETURNING id INTO v_id;
+	PERFORM pg_notify('teamacl_outbox', json_build_object('id', v_id, 'event', event)::text);
+END
+$$;
+COMMENT ON FUNCTION teamacl._emit(text, uuid, jsonb) IS 'Internal: add an outbox event and NOTIFY teamacl_outbox (at commit)';
+
+------------------------------------------------------------------------
+-- Plans and team settings
+------------------------------------------------------------------------
+
+CREATE FUNCTION teamacl.set_plan(team_id uuid, plan text) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_team teamacl.teams := teamacl._lock_team(team_id, 'billing.manage');
+	v_limit integer;
+	v_used bigint := teamacl.seats_used(team_id);
+BEGIN
+	IF v_team.personal THEN
+		RAISE EXCEPTION 'a personal account has no plan to change' USING ERRCODE = '22023';
+	END IF;
+	SELECT p.seat_limit INTO v_limit FROM teamacl.plans p WHERE p.name OPERATOR(pg_catalog.=) set_plan.plan;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'plan "%" does not exist', left(plan, 64) USING ERRCODE = '42704';
+	END IF;
+	IF v_limit IS NOT NULL AND v_used > v_limit THEN
+		RAISE EXCEPTION 'team % uses more seats than plan "%" allows', team_id, plan
+			USING ERRCODE = '55000',
+				  DETAIL = format('The team uses %s seats; plan "%s" allows %s.', v_used, plan, v_limit),
+				  HINT = 'Remove members or revoke invitations first.';
+	END IF;
+	UPDATE teamacl.teams t SET plan = set_plan.plan WHERE t.id OPERATOR(pg_catalog.=) set_plan.team_id;
+END
+$$;
+COMMENT ON FUNCTION teamacl.set_plan(uuid, text) IS 'Change a team''s plan (needs billing.manage); refused when the team uses more seats than the plan allows';
+
+CREATE FUNCTION teamacl.update_team(team_id uuid, name text DEFAULT NULL,
+									require_secure_sign_in boolean DEFAULT NULL,
+									invitation_validity interval DEFAULT NULL,
+									auto_add_registered boolean DEFAULT NULL,
+									settings jsonb DEFAULT NULL)
+	RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_team teamacl.teams := teamacl._lock_team(team_id, 'team.update');
+BEGIN
+	IF name IS NOT NULL AND length(btrim(name)) NOT BETWEEN 1 AND 200 THEN
+		RAISE EXCEPTION 'invalid team name' USING ERRCODE = '22023',
+			DETAIL = 'A team name has 1 to 200 characters.';
+	END IF;
+	IF invitation_validity IS NOT NULL AND (invitation_validity <= '0'::interval OR invitation_validity > '365 days'::interval) THEN
+		RAISE EXCEPTION 'invalid invitation validity' USING ERRCODE = '22023',
+			DETAIL = 'An invitation is valid for more than zero and at most 365 days.';
+	END IF;
+	IF settings IS NOT NULL AND jsonb_typeof(settings) <> 'object' THEN
+		RAISE EXCEPTION 'team settings must be a JSON object' USING ERRCODE = '22023';
+	END IF;
+	UPDATE teamacl.teams t
+	   SET name = COALESCE(btrim(update_team.name), t.name),
+		   require_secure_sign_in = COALESCE(update_team.require_secure_sign_in, t.require_secure_sign_in),
+		   invitation_validity = COALESCE(update_team.invitation_validity, t.invitation_validity),
+		   auto_add_registered = COALESCE(update_team.auto_add_registered, t.auto_add_registered),
+		   settings = COALESCE(update_team.settings, t.settings)
+	 WHERE t.id OPERATOR(pg_catalog.=) update_team.team_id;
+END
+$$;
+COMMENT ON FUNCTION teamacl.update_team(uuid, text, boolean, interval, boolean, jsonb) IS
+	'Change a team''s name and settings (needs team.update); NULL leaves a setting as it is';
+
+------------------------------------------------------------------------
+-- Invitations
+------------------------------------------------------------------------
+
+CREATE FUNCTION teamacl._secure_sign_in(user_id uuid) RETURNS boolean
+	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT COALESCE((SELECT u.sign_in_method IN ('password_2fa', 'google', 'github', 'sso')
+					   FROM teamacl.users u WHERE u.id OPERATOR(pg_catalog.=) _secure_sign_in.user_id), false);
+END;
+COMMENT ON FUNCTION teamacl._secure_sign_in(uuid) IS 'Internal: whether the user signs in with two factors or a federated identity';
+
+CREATE FUNCTION teamacl.invite(team_id uuid, email text, role text DEFAULT 'member', valid_for interval DEFAULT NULL)
+	RETURNS text
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_me uuid := teamacl._me();
+	v_team teamacl.teams := teamacl._lock_team(team_id, 'members.invite');
+	v_role teamacl.roles := teamacl._find_role(team_id, role);
+	v_email text := teamacl._check_email(email);
+	v_user teamacl.users;
+	v_valid interval;
+	v_token text;
+	v_id uuid;
+BEGIN
+	IF v_team.personal THEN
+		RAISE EXCEPTION 'a personal account cannot have members' USING ERRCODE = '22023',
+			HINT = 'Create a team with teamacl.create_team() to work with others.';
+	END IF;
+	IF v_role.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid THEN
+		RAISE EXCEPTION 'the owner role cannot be given by invitation' USING ERRCODE = '42501',
+			HINT = 'Ownership changes hands with teamacl.request_ownership_transfer().';
+	END IF;
+	PERFORM teamacl._check_grantable(team_id, teamacl._role_permissions(v_role.id), format('grant role "%s"', v_role.name));
+	v_valid := COALESCE(valid_for, v_team.invitation_validity,
+						teamacl._setting('teamacl.invitation_validity')::interval);
+	IF v_valid <= '0'::interval OR v_valid > '365 days'::interval THEN
+		RAISE EXCEPTION 'invalid invitation validity' USING ERRCODE = '22023',
+			DETAIL = 'An invitation is valid for more than zero and at most 365 days.';
+	END IF;
+	SELECT * INTO v_user FROM teamacl.users u WHERE u.email OPERATOR(pg_catalog.=) v_email;
+	IF FOUND AND EXISTS (SELECT 1 FROM teamacl.members m WHERE m.team_id OPERATOR(pg_catalog.=) invite.team_id
+						  AND m.user_id OPERATOR(pg_catalog.=) v_user.id) THEN
+		RAISE EXCEPTION 'user with email "%" is already a member of team %', v_email, team_id
+			USING ERRCODE = '23505';
+	END IF;
+	-- an expired pending invitation gives way to the new one
+	UPDATE teamacl.invitations i SET status = 'expired'
+	 WHERE i.team_id OPERATOR(pg_catalog.=) invite.team_id AND i.email OPERATOR(pg_catalog.=) v_email
+	   AND i.status OPERATOR(pg_catalog.=) 'pending' AND i.expires_at OPERATOR(pg_catalog.<=) now();
+	IF EXISTS (SELECT 1 FROM teamacl.invitations i WHERE i.team_id OPERATOR(pg_catalog.=) invite.team_id
+				AND i.email OPERATOR(pg_catalog.=) v_email AND i.status OPERATOR(pg_catalog.=) 'pending') THEN
+		RAISE EXCEPTION 'an invitation for "%" is already pending in team %', v_email, team_id
+			USING ERRCODE = '23505',
+				  HINT = 'Use teamacl.resend_invitation() to send it again.';
+	END IF;
+	PERFORM teamacl._check_seats(v_team, 1);
+
+	-- the Upmetr rule: registered users are added at once when the team says so
+	IF v_team.auto_add_registered AND v_user.registered THEN
+		INSERT INTO teamacl.members (team_id, user_id, role_id, added_by) VALUES (team_id, v_user.id, v_role.id, v_me);
+		PERFORM teamacl._emit('member.added', team_id,
+							  jsonb_build_object('team_id', team_id, 'user_id', v_user.id, 'email', v_email,
+												 'role', v_role.name, 'added_by', v_me));
+		RETURN NULL;
+	END IF;
+
+	v_token := teamacl._generate_token('tacl_inv_');
+	INSERT INTO teamacl.invitations (team_id, email, role_id, role_name, token_hash, valid_for, invited_by, expires_at)
+	VALUES (team_id, v_email, v_role.id, v_role.name, teamacl._hash_token(v_token), v_valid, v_me, now() + v_valid)
+	RETURNING id INTO v_id;
+	PERFORM teamacl._emit('invitation.created', team_id,
+						  jsonb_build_object('invitation_id', v_id, 'team_id', team_id, 'team_name', v_team.name,
+											 'email', v_email, 'role', v_role.name, 'invited_by', v_me,
+											 'expires_at', now() + v_valid));
+	RETURN v_token;
+END
+$$;
+COMMENT ON FUNCTION teamacl.invite(uuid, text, text, interval) IS
+	'Invite an email to a team (needs members.invite); returns the token, shown once (NULL when a registered user was added at once)';
+
+CREATE FUNCTION teamacl.invitation_info(token text,
+	OUT team_id uuid, OUT team_name text, OUT role text, OUT email text,
+	OUT invited_by uuid, OUT expires_at timestamptz, OUT status text)
+	RETURNS record
+	LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_inv teamacl.invitations;
+BEGIN
+	SELECT * INTO v_inv FROM teamacl.invitations i
+	 WHERE i.token_hash OPERATOR(pg_catalog.=) teamacl._hash_token(COALESCE(token, ''));
+	IF NOT FOUND THEN
+		PERFORM teamacl._bad_token('invitation');
+	END IF;
+	team_id := v_inv.team_id;
+	SELECT t.name INTO team_name FROM teamacl.teams t WHERE t.id OPERATOR(pg_catalog.=) v_inv.team_id;
+	role := v_inv.role_name;
+	email := v_inv.email;
+	invited_by := v_inv.invited_by;
+	expires_at := v_inv.expires_at;
+	status := CASE WHEN v_inv.status = 'pending' AND v_inv.expires_at <= now() THEN 'expired' ELSE v_inv.status END;
+END
+$$;
+COMMENT ON FUNCTION teamacl.invitation_info(text) IS
+	'What an invitation token is for, without using it up (for link previews)';
+
+-- Find a usable invitation by token, with its team row locked first (the
+-- lock order of every membership change: team, then invitation).
+CREATE FUNCTION teamacl._usable_invitation(token text) RETURNS teamacl.invitations
+	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_hash bytea := teamacl._hash_token(COALESCE(token, ''));
+	v_inv teamacl.invitations;
+BEGIN
+	SELECT * INTO v_inv FROM teamacl.invitations i WHERE i.token_hash OPERATOR(pg_catalog.=) v_hash;
+	IF FOUND THEN
+		PERFORM 1 FROM teamacl.teams t WHERE t.id OPERATOR(pg_catalog.=) v_inv.team_id FOR UPDATE;
+		SELECT * INTO v_inv FROM teamacl.invitations i WHERE i.token_hash OPERATOR(pg_catalog.=) v_hash FOR UPDATE;
+	END IF;
+	IF v_inv.id IS NULL OR v_inv.status <> 'pending' OR v_inv.expires_at <= now() THEN
+		PERFORM teamacl._bad_token('invitation');
+	END IF;
+	RETURN v_inv;
+END
+$$;
+COMMENT ON FUNCTION teamacl._usable_invitation(text) IS 'Internal: lock the team and the pending invitation of a token, or raise the uniform token error';
+
+CREATE FUNCTION teamacl.accept_invitation(token text) RETURNS uuid
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_me uuid := teamacl._me();
+	v_inv teamacl.invitations := teamacl._usable_invitation(token);
+	v_team teamacl.teams;
+	v_email text;
+	v_inviter_perms text[];
+BEGIN
+	SELECT u.email INTO v_email FROM teamacl.users u WHERE u.id OPERATOR(pg_catalog.=) v_me;
+	IF v_email IS DISTINCT FROM v_inv.email THEN
+		RAISE EXCEPTION 'this invitation was sent to another email address'
+			USING ERRCODE = '42501',
+				  HINT = 'Sign in with the invited email address to accept it.';
+	END IF;
+	SELECT * INTO v_team FROM teamacl.teams t WHERE t.id OPERATOR(pg_catalog.=) v_inv.team_id;
+	-- invited, then added directly meanwhile: nothing more to do
+	IF EXISTS (SELECT 1 FROM teamacl.members m WHERE m.team_id OPERATOR(pg_catalog.=) v_inv.team_id
+				AND m.user_id OPERATOR(pg_catalog.=) v_me) THEN
+		UPDATE teamacl.invitations i SET status = 'accepted', responded_at = now(), responded_by = v_me
+		 WHERE i.id OPERATOR(pg_catalog.=) v_inv.id;
+		RETURN v_inv.team_id;
+	END IF;
+	-- the inviter must still be able to grant the role
+	SELECT teamacl._role_permissions(m.role_id) INTO v_inviter_perms FROM teamacl.members m
+	 WHERE m.team_id OPERATOR(pg_catalog.=) v_inv.team_id AND m.user_id OPERATOR(pg_catalog.=) v_inv.invited_by;
+	IF v_inv.role_id IS NULL OR v_inviter_perms IS NULL
+	   OR NOT v_inviter_perms @> ARRAY['members.invite']
+	   OR NOT v_inviter_perms @> teamacl._role_permissions(v_inv.role_id) THEN
+		RAISE EXCEPTION 'the invitation can no longer be accepted'
+			USING ERRCODE = '42501',
+				  DETAIL = 'The person who sent it can no longer grant that role, or the role was dropped.',
+				  HINT = 'Ask the team for a new invitation.';
+	END IF;
+	IF v_team.require_secure_sign_in AND NOT teamacl._secure_sign_in(v_me) THEN
+		RAISE EXCEPTION 'team requires secure sign-in'
+			USING ERRCODE = '42501',
+				  DETAIL = 'Members of this team must sign in with two factors or a federated identity (Google, GitHub, SSO).',
+				  HINT = 'Turn on two-factor sign-in, then accept the invitation again.';
+	END IF;
+	PERFORM teamacl._check_seats(v_team, 0);
+	INSERT INTO teamacl.members (team_id, user_id, role_id, added_by)
+	VALUES (v_inv.team_id, v_me, v_inv.role_id, v_inv.invited_by);
+	UPDATE teamacl.invitations i SET status = 'accepted', responded_at = now(), responded_by = v_me
+	 WHERE i.id OPERATOR(pg_catalog.=) v_inv.id;
+	PERFORM teamacl._emit('invitation.accepted', v_inv.team_id,
+						  jsonb_build_object('invitation_id', v_inv.id, 'team_id', v_inv.team_id, 'user_id', v_me,
+											 'email', v_inv.email, 'role', v_inv.role_name));
+	RETURN v_inv.team_id;
+END
+$$;
+COMMENT ON FUNCTION teamacl.accept_invitation(text) IS
+	'Join the team an invitation token is for; the identified user''s email must be the invited one';
+
+CREATE FUNCTION teamacl.decline_invitation(token text) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_me uuid := teamacl._me();
+	v_inv teamacl.invitations := teamacl._usable_invitation(token);
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM teamacl.users u WHERE u.id OPERATOR(pg_catalog.=) v_me
+					AND u.email OPERATOR(pg_catalog.=) v_inv.email) THEN
+		RAISE EXCEPTION 'this invitation was sent to another email address' USING ERRCODE = '42501';
+	END IF;
+	UPDATE teamacl.invitations i SET status = 'declined', responded_at = now(), responded_by = v_me
+	 WHERE i.id OPERATOR(pg_catalog.=) v_inv.id;
+	PERFORM teamacl._emit('invitation.declined', v_inv.team_id,
+						  jsonb_build_object('invitation_id', v_inv.id, 'team_id', v_inv.team_id, 'email', v_inv.email));
+END
+$$;
+COMMENT ON FUNCTION teamacl.decline_invitation(text) IS 'Decline an invitation addressed to the identified user';
+
+CREATE FUNCTION teamacl._managed_invitation(invitation_id uuid) RETURNS teamacl.invitations
+	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_team uuid;
+	v_inv teamacl.invitations;
+BEGIN
+	SELECT i.team_id INTO v_team FROM teamacl.invitations i WHERE i.id OPERATOR(pg_catalog.=) invitation_id;
+	IF NOT FOUND OR NOT teamacl.has_permission(v_team, 'team.read') THEN
+		RAISE EXCEPTION 'invitation % does not exist', invitation_id USING ERRCODE = '42704';
+	END IF;
+	PERFORM teamacl._lock_team(v_team, 'members.invite');
+	SELECT * INTO v_inv FROM teamacl.invitations i WHERE i.id OPERATOR(pg_catalog.=) invitation_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'invitation % does not exist', invitation_id USING ERRCODE = '42704';
+	END IF;
+	RETURN v_inv;
+END
+$$;
+COMMENT ON FUNCTION teamacl._managed_invitation(uuid) IS 'Internal: lock an invitation the caller may manage (members.invite), or raise';
+
+CREATE FUNCTION teamacl.resend_invitation(invitation_id uuid) RETURNS text
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_inv teamacl.invitations := teamacl._managed_invitation(invitation_id);
+	v_team teamacl.teams;
+	v_token text := teamacl._generate_token('tacl_inv_');
+	v_expired boolean := v_inv.status = 'expired' OR (v_inv.status = 'pending' AND v_inv.expires_at <= now());
+BEGIN
+	IF v_inv.status NOT IN ('pending', 'expired') THEN
+		RAISE EXCEPTION 'only pending or expired invitations can be resent'
+			USING ERRCODE = '55000', DETAIL = format('The invitation is %s.', v_inv.status);
+	END IF;
+	SELECT * INTO v_team FROM teamacl.teams t WHERE t.id OPERATOR(pg_catalog.=) v_inv.team_id;
+	IF v_expired THEN
+		-- it takes a seat again, and must not clash with a newer invitation
+		IF EXISTS (SELECT 1 FROM teamacl.invitations i WHERE i.team_id OPERATOR(pg_catalog.=) v_inv.team_id
+					AND i.email OPERATOR(pg_catalog.=) v_inv.email AND i.status OPERATOR(pg_catalog.=) 'pending'
+					AND i.id OPERATOR(pg_catalog.<>) v_inv.id) THEN
+			RAISE EXCEPTION 'another invitation for "%" is pending', v_inv.email USING ERRCODE = '23505';
+		END IF;
+		PERFORM teamacl._check_seats(v_team, 1);
+	END IF;
+	UPDATE teamacl.invitations i
+	   SET token_hash = teamacl._hash_token(v_token), status = 'pending',
+		   expires_at = now() + i.valid_for, resent_at = now()
+	 WHERE i.id OPERATOR(pg_catalog.=) v_inv.id;
+	PERFORM teamacl._emit('invitation.resent', v_inv.team_id,
+						  jsonb_build_object('invitation_id', v_inv.id, 'team_id', v_inv.team_id, 'team_name', v_team.name,
+											 'email', v_inv.email, 'role', v_inv.role_name,
+											 'expires_at', now() + v_inv.valid_for));
+	RETURN v_token;
+END
+$$;
+COMMENT ON FUNCTION teamacl.resend_invitation(uuid) IS
+	'A fresh token and expiry for a pending or expired invitation (needs members.invite); the old token stops working';
+
+CREATE FUNCTION teamacl.revoke_invitation(invitation_id uuid) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_inv teamacl.invitations := teamacl._managed_invitation(invitation_id);
+BEGIN
+	IF v_inv.status <> 'pending' THEN
+		RAISE EXCEPTION 'only pending invitations can be revoked'
+			USING ERRCODE = '55000', DETAIL = format('The invitation is %s.', v_inv.status);
+	END IF;
+	UPDATE teamacl.invitations i SET status = 'revoked', responded_at = now(), responded_by = teamacl.current_user_id()
+	 WHERE i.id OPERATOR(pg_catalog.=) v_inv.id;
+	PERFORM teamacl._emit('invitation.revoked', v_inv.team_id,
+						  jsonb_build_object('invitation_id', v_inv.id, 'team_id', v_inv.team_id, 'email', v_inv.email));
+END
+$$;
+COMMENT ON FUNCTION teamacl.revoke_invitation(uuid) IS 'Cancel a pending invitation (needs members.invite); its link stops working';
+
+CREATE FUNCTION teamacl.delete_invitation(invitation_id uuid) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_inv teamacl.invitations := teamacl._managed_invitation(invitation_id);
+BEGIN
+	DELETE FROM teamacl.invitations i WHERE i.id OPERATOR(pg_catalog.=) v_inv.id;
+END
+$$;
+COMMENT ON FUNCTION teamacl.delete_invitation(uuid) IS 'Delete an invitation record, whatever its status (needs members.invite)';
+
+------------------------------------------------------------------------
+-- Members created with a password
+------------------------------------------------------------------------
+
+-- pgcrypto may live in any schema (and be moved): find it at call time.
+CREATE FUNCTION teamacl._crypt(password text, salt text) RETURNS text
+	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_nsp name;
+	v_result text;
+BEGIN
+	SELECT n.nspname INTO STRICT v_nsp FROM pg_extension e JOIN pg_namespace n ON n.oid OPERATOR(pg_catalog.=) e.extnamespace
+	 WHERE e.extname OPERATOR(pg_catalog.=) 'pgcrypto';
+	IF salt IS NULL THEN
+		EXECUTE format('SELECT %1$I.crypt($1, %1$I.gen_salt(''bf'', $2))', v_nsp)
+			INTO v_result USING password, teamacl._setting('teamacl.password_bcrypt_cost')::integer;
+	ELSE
+		EXECUTE format('SELECT %I.crypt($1, $2)', v_nsp) INTO v_result USING password, salt;
+	END IF;
+	RETURN v_result;
+END
+$$;
+COMMENT ON FUNCTION teamacl._crypt(text, text) IS 'Internal: pgcrypto crypt() with a new bcrypt salt (salt NULL) or against a stored hash';
+
+CREATE FUNCTION teamacl._check_password(password text) RETURNS void
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_min integer := teamacl._setting('teamacl.password_min_length')::integer;
+	v_mixed boolean := teamacl._setting('teamacl.password_require_mix')::boolean;
+BEGIN
+	IF password IS NULL OR length(password) < v_min OR octet_length(password) > 72
+	   OR (v_mixed AND NOT (password ~ '[[:alpha:]]' AND password ~ '[[:digit:]]' AND password ~ '[^[:alnum:]]')) THEN
+		RAISE EXCEPTION 'password is too weak'
+			USING ERRCODE = '22023',
+				  DETAIL = format('A password has at least %s characters, at most 72 bytes%s.', v_min,
+								  CASE WHEN v_mixed THEN ' and mixes letters, digits and special characters' ELSE '' END);
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION teamacl._check_password(text) IS 'Internal: raise 22023 unless the password meets the strength rule (never echoing it)';
+
+CREATE FUNCTION teamacl.create_member(team_id uuid, email text, display_name text, password text, role text)
+	RETURNS uuid
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_me uuid := teamacl._me();
+	v_team teamacl.teams := teamacl._lock_team(team_id, 'members.invite');
+	v_role teamacl.roles := teamacl._find_role(team_id, role);
+	v_user uuid;
+BEGIN
+	IF v_team.personal THEN
+		RAISE EXCEPTION 'a personal account cannot have members' USING ERRCODE = '22023';
+	END IF;
+	IF v_role.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid THEN
+		RAISE EXCEPTION 'the owner role cannot be given by create_member' USING ERRCODE = '42501',
+			HINT = 'Ownership changes hands with teamacl.request_ownership_transfer().';
+	END IF;
+	PERFORM teamacl._check_grantable(team_id, teamacl._role_permissions(v_role.id), format('grant role "%s"', v_role.name));
+	PERFORM teamacl._check_password(password);
+	PERFORM teamacl._check_seats(v_team, 1);
+	v_user := teamacl._register(email, display_name, NULL, teamacl._crypt(password, NULL));
+	INSERT INTO teamacl.members (team_id, user_id, role_id, added_by) VALUES (team_id, v_user, v_role.id, v_me);
+	PERFORM teamacl._emit('member.created', team_id,
+						  jsonb_build_object('team_id', team_id, 'user_id', v_user, 'email', teamacl.normalize_email(email),
+											 'role', v_role.name, 'added_by', v_me));
+	RETURN v_user;
+END
+$$;
+COMMENT ON FUNCTION teamacl.create_member(uuid, text, text, text, text) IS
+	'Create a user account with a password and add it to the team (needs members.invite); the password is stored only as a bcrypt hash';
+
+CREATE FUNCTION teamacl.set_password(password text) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_me uuid := teamacl._me();
+BEGIN
+	PERFORM teamacl._check_password(password);
+	UPDATE teamacl.users u SET password_hash = teamacl._crypt(password, NULL)
+	 WHERE u.id OPERATOR(pg_catalog.=) v_me;
+	INSERT INTO teamacl.audit_log (actor, db_role, action, target)
+	VALUES (v_me, session_user, 'user.password_changed', v_me::text);
+END
+$$;
+COMMENT ON FUNCTION teamacl.set_password(text) IS 'Set the identified user''s password (bcrypt via pgcrypto)';
+
+CREATE FUNCTION teamacl.authenticate(email text, password text) RETURNS uuid
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_user teamacl.users;
+BEGIN
+	SELECT * INTO v_user FROM teamacl.users u
+	 WHERE u.email OPERATOR(pg_catalog.=) teamacl.normalize_email(authenticate.email) AND u.registered;
+	IF v_user.password_hash IS NULL THEN
+		-- hash anyway, so the time taken does not tell whether the email exists
+		PERFORM teamacl._crypt(COALESCE(password, ''), NULL);
+	ELSIF teamacl._crypt(COALESCE(password, ''), v_user.password_hash) OPERATOR(pg_catalog.=) v_user.password_hash THEN
+		RETURN v_user.id;
+	END IF;
+	RAISE EXCEPTION 'invalid email or password' USING ERRCODE = '28P01';
+END
+$$;
+COMMENT ON FUNCTION teamacl.authenticate(text, text) IS
+	'The user with this email and password, or raise 28P01; grant EXECUTE only to the authentication service';
+REVOKE ALL ON FUNCTION teamacl.authenticate(text, text) FROM PUBLIC;
+
+------------------------------------------------------------------------
+-- Ownership transfer
+------------------------------------------------------------------------
+
+CREATE FUNCTION teamacl.request_ownership_transfer(team_id uuid, new_owner uuid, keep_ownership boolean DEFAULT false)
+	RETURNS text
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_me uuid := teamacl._me();
+	v_team teamacl.teams := teamacl._lock_team(team_id, 'team.transfer');
+	v_role teamacl.roles;
+	v_token text := teamacl._generate_token('tacl_xfr_');
+	v_id uuid;
+	v_valid interval := COALESCE(v_team.invitation_validity, teamacl._setting('teamacl.invitation_validity')::interval);
+BEGIN
+	IF v_team.personal THEN
+		RAISE EXCEPTION 'a personal account cannot be transferred' USING ERRCODE = '22023';
+	END IF;
+	IF keep_ownership IS NULL THEN
+		RAISE EXCEPTION 'keep_ownership must not be null' USING ERRCODE = '22004';
+	END IF;
+	IF new_owner IS NULL OR new_owner OPERATOR(pg_catalog.=) v_me THEN
+		RAISE EXCEPTION 'the new owner must be another member of the team' USING ERRCODE = '22023';
+	END IF;
+	v_role := teamacl._member_role(team_id, new_owner);
+	IF v_role.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid THEN
+		RAISE EXCEPTION 'user % is already an owner of team %', new_owner, team_id USING ERRCODE = '55000';
+	END IF;
+	IF EXISTS (SELECT 1 FROM teamacl.ownership_transfers x WHERE x.team_id OPERATOR(pg_catalog.=) request_ownership_transfer.team_id
+				AND x.status IN ('requested', 'confirmed') AND x.expires_at OPERATOR(pg_catalog.>) now()) THEN
+		RAISE EXCEPTION 'an ownership transfer of team % is already under way', team_id
+			USING ERRCODE = '55006',
+				  HINT = 'Cancel it with teamacl.cancel_ownership_transfer() first.';
+	END IF;
+	UPDATE teamacl.ownership_transfers x SET status = 'cancelled', finished_at = now()
+	 WHERE x.team_id OPERATOR(pg_catalog.=) request_ownership_transfer.team_id AND x.status IN ('requested', 'confirmed');
+	INSERT INTO teamacl.ownership_transfers (team_id, from_user, to_user, keep_ownership, confirm_token_hash, expires_at)
+	VALUES (team_id, v_me, new_owner, keep_ownership, teamacl._hash_token(v_token), now() + v_valid)
+	RETURNING id INTO v_id;
+	PERFORM teamacl._emit('transfer.requested', team_id,
+						  jsonb_build_object('transfer_id', v_id, 'team_id', team_id, 'team_name', v_team.name,
+											 'from_user', v_me, 'to_user', new_owner, 'keep_ownership', keep_ownership));
+	RETURN v_token;
+END
+$$;
+COMMENT ON FUNCTION teamacl.request_ownership_transfer(uuid, uuid, boolean) IS
+	'Start handing a team to another member (needs team.transfer); returns the token the requesting owner confirms with';
+
+CREATE FUNCTION teamacl._open_transfer(token text, want_status text) RETURNS teamacl.ownership_transfers
+	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_hash bytea := teamacl._hash_token(COALESCE(token, ''));
+	v_x teamacl.ownership_transfers;
+BEGIN
+	SELECT * INTO v_x FROM teamacl.ownership_transfers x
+	 WHERE CASE WHEN want_status = 'requested' THEN x.confirm_token_hash ELSE x.accept_token_hash END OPERATOR(pg_catalog.=) v_hash;
+	IF FOUND THEN
+		PERFORM 1 FROM teamacl.teams t WHERE t.id OPERATOR(pg_catalog.=) v_x.team_id FOR UPDATE;
+		SELECT * INTO v_x FROM teamacl.ownership_transfers x WHERE x.id OPERATOR(pg_catalog.=) v_x.id FOR UPDATE;
+	END IF;
+	IF v_x.id IS NULL OR v_x.status <> want_status OR v_x.expires_at <= now() THEN
+		PERFORM teamacl._bad_token('ownership transfer');
+	END IF;
+	RETURN v_x;
+END
+$$;
+COMMENT ON FUNCTION teamacl._open_transfer(text, text) IS 'Internal: lock the team and the transfer of a token in the wanted state, or raise the uniform token error';
+
+CREATE FUNCTION teamacl.confirm_ownership_transfer(token text) RETURNS text
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_me uuid := teamacl._me();
+	v_x teamacl.ownership_transfers := teamacl._open_transfer(token, 'requested');
+	v_token text := teamacl._generate_token('tacl_xfr_');
+BEGIN
+	IF v_x.from_user OPERATOR(pg_catalog.<>) v_me THEN
+		RAISE EXCEPTION 'only the owner who requested the transfer can confirm it' USING ERRCODE = '42501';
+	END IF;
+	PERFORM teamacl.require(v_x.team_id, 'team.transfer');
+	UPDATE teamacl.ownership_transfers x
+	   SET status = 'confirmed', confirmed_at = now(), accept_token_hash = teamacl._hash_token(v_token)
+	 WHERE x.id OPERATOR(pg_catalog.=) v_x.id;
+	PERFORM teamacl._emit('transfer.confirmed', v_x.team_id,
+						  jsonb_build_object('transfer_id', v_x.id, 'team_id', v_x.team_id,
+											 'from_user', v_x.from_user, 'to_user', v_x.to_user));
+	RETURN v_token;
+END
+$$;
+COMMENT ON FUNCTION teamacl.confirm_ownership_transfer(text) IS
+	'The requesting owner confirms a transfer; returns the token the new owner accepts with';
+
+CREATE FUNCTION teamacl.accept_ownership_transfer(token text) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_me uuid := teamacl._me();
+	v_x teamacl.ownership_transfers := teamacl._open_transfer(token, 'confirmed');
+	v_from teamacl.roles;
+BEGIN
+	IF v_x.to_user OPERATOR(pg_catalog.<>) v_me THEN
+		RAISE EXCEPTION 'only the designated new owner can accept the transfer' USING ERRCODE = '42501';
+	END IF;
+	PERFORM teamacl._member_role(v_x.team_id, v_me);
+	v_from := teamacl._member_role(v_x.team_id, v_x.from_user);
+	IF v_from.id OPERATOR(pg_catalog.<>) '00000000-0000-4000-a000-000000000001'::uuid THEN
+		RAISE EXCEPTION 'the requesting owner is no longer an owner of the team'
+			USING ERRCODE = '55000', HINT = 'Ask a current owner to request a new transfer.';
+	END IF;
+	UPDATE teamacl.members m SET role_id = '00000000-0000-4000-a000-000000000001'
+	 WHERE m.team_id OPERATOR(pg_catalog.=) v_x.team_id AND m.user_id OPERATOR(pg_catalog.=) v_me;
+	IF NOT v_x.keep_ownership THEN
+		UPDATE teamacl.members m SET role_id = '00000000-0000-4000-a000-000000000002'
+		 WHERE m.team_id OPERATOR(pg_catalog.=) v_x.team_id AND m.user_id OPERATOR(pg_catalog.=) v_x.from_user;
+	END IF;
+	UPDATE teamacl.ownership_transfers x SET status = 'accepted', finished_at = now()
+	 WHERE x.id OPERATOR(pg_catalog.=) v_x.id;
+	PERFORM teamacl._emit('transfer.accepted', v_x.team_id,
+						  jsonb_build_object('transfer_id', v_x.id, 'team_id', v_x.team_id,
+											 'from_user', v_x.from_user, 'to_user', v_x.to_user,
+											 'keep_ownership', v_x.keep_ownership));
+END
+$$;
+COMMENT ON FUNCTION teamacl.accept_ownership_transfer(text) IS
+	'The new owner accepts a confirmed transfer and becomes owner; the old owner becomes admin unless keep_ownership was requested';
+
+CREATE FUNCTION teamacl.cancel_ownership_transfer(team_id uuid) RETURNS void
+	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_team teamacl.teams := teamacl._lock_team(team_id, 'team.transfer');
+BEGIN
+	UPDATE teamacl.ownership_transfers x SET status = 'cancelled', finished_at = now()
+	 WHERE x.team_id OPERATOR(pg_catalog.=) cancel_ownership_transfer.team_id AND x.status IN ('requested', 'confirmed');
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'no ownership transfer of team % is under way', team_id USING ERRCODE = '42704';
+	END IF;
+	PERFORM teamacl._emit('transfer.cancelled', team_id, jsonb_build_object('team_id', team_id));
+END
+$$;
+COMMENT ON FUNCTION teamacl.cancel_ownership_transfer(uuid) IS 'Cancel the team''s open ownership transfer (needs team.transfer)';
+
+------------------------------------------------------------------------
 -- Row-level security on teamacl's own tables, and views
 ------------------------------------------------------------------------
 
@@ -1030,6 +1845,9 @@ ALTER TABLE teamacl.role_permissions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE teamacl.permissions ENABLE ROW LEVEL SECURITY;
 ALTER TABLE teamacl.plans ENABLE ROW LEVEL SECURITY;
 ALTER TABLE teamacl.protected_tables ENABLE ROW LEVEL SECURITY;
+ALTER TABLE teamacl.invitations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE teamacl.ownership_transfers ENABLE ROW LEVEL SECURITY;
+ALTER TABLE teamacl.audit_log ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY users_visible ON teamacl.users FOR SELECT TO PUBLIC
 	USING (id OPERATOR(pg_catalog.=) teamacl.current_user_id()
@@ -1048,12 +1866,24 @@ CREATE POLICY role_permissions_visible ON teamacl.role_permissions FOR SELECT TO
 	USING (EXISTS (SELECT 1 FROM teamacl.roles r WHERE r.id OPERATOR(pg_catalog.=) role_permissions.role_id));
 CREATE POLICY permissions_visible ON teamacl.permissions FOR SELECT TO PUBLIC USING (true);
 CREATE POLICY plans_visible ON teamacl.plans FOR SELECT TO PUBLIC USING (true);
+CREATE POLICY invitations_visible ON teamacl.invitations FOR SELECT TO PUBLIC
+	USING (team_id OPERATOR(pg_catalog.=) ANY ((SELECT teamacl.teams_with('team.read'))::pg_catalog.uuid[]));
+CREATE POLICY ownership_transfers_visible ON teamacl.ownership_transfers FOR SELECT TO PUBLIC
+	USING (team_id OPERATOR(pg_catalog.=) ANY ((SELECT teamacl.teams_with('team.read'))::pg_catalog.uuid[]));
+CREATE POLICY audit_log_visible ON teamacl.audit_log FOR SELECT TO PUBLIC
+	USING (team_id OPERATOR(pg_catalog.=) ANY ((SELECT teamacl.teams_with('audit.read'))::pg_catalog.uuid[]));
 
 -- Only SELECT is granted: every change goes through the functions above.
 -- Sign-in methods, password hashes and login-role mappings are not granted.
 GRANT SELECT (id, email, display_name, registered, created_at) ON teamacl.users TO PUBLIC;
 GRANT SELECT ON teamacl.teams, teamacl.members, teamacl.roles, teamacl.role_permissions,
-	teamacl.permissions, teamacl.plans TO PUBLIC;
+	teamacl.permissions, teamacl.plans, teamacl.audit_log TO PUBLIC;
+GRANT SELECT (id, team_id, email, role_name, status, valid_for, invited_by, created_at, expires_at, resent_at,
+			  responded_at, responded_by) ON teamacl.invitations TO PUBLIC;
+GRANT SELECT (id, team_id, from_user, to_user, keep_ownership, status, created_at, expires_at, confirmed_at,
+			  finished_at) ON teamacl.ownership_transfers TO PUBLIC;
+-- The outbox has no grants: a superuser grants SELECT, UPDATE (processed_at)
+-- to the application's mailer role.
 
 CREATE VIEW teamacl.my_teams WITH (security_barrier) AS
 SELECT t.id AS team_id, t.name, t.personal, t.plan, r.name AS role,
@@ -1079,3 +1909,30 @@ COMMENT ON VIEW teamacl.team_members IS
 	'Members of the teams the current user can read; sign_in_method is NULL unless it is their own or they hold members.sign_in_methods';
 
 GRANT SELECT ON teamacl.my_teams, teamacl.team_members TO PUBLIC;
+
+CREATE VIEW teamacl.team_invitations WITH (security_barrier) AS
+SELECT i.id, i.team_id, i.email, i.role_name AS role,
+	   CASE WHEN i.status = 'pending' AND i.expires_at <= pg_catalog.now() THEN 'expired' ELSE i.status END AS status,
+	   i.invited_by, i.created_at, i.expires_at
+  FROM teamacl.invitations i
+ WHERE i.team_id OPERATOR(pg_catalog.=) ANY ((SELECT teamacl.teams_with('team.read'))::pg_catalog.uuid[]);
+COMMENT ON VIEW teamacl.team_invitations IS
+	'Invitations of the teams the current user can read, with status pending, accepted, declined, expired or revoked';
+GRANT SELECT ON teamacl.team_invitations TO PUBLIC;
+
+-- Internal helpers are for the functions above, which run as the
+-- extension owner; nobody else needs to call them.
+DO $$
+DECLARE
+	v_fn regprocedure;
+BEGIN
+	FOR v_fn IN SELECT p.oid::regprocedure FROM pg_proc p
+				 WHERE p.pronamespace OPERATOR(pg_catalog.=) 'teamacl'::regnamespace
+				   AND p.proname LIKE '\_%' AND p.prorettype OPERATOR(pg_catalog.<>) 'trigger'::regtype
+				   AND p.prorettype OPERATOR(pg_catalog.<>) 'event_trigger'::regtype
+				   AND p.proname NOT IN ('_has_permission_support')
+	LOOP
+		EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', v_fn);
+	END LOOP;
+END
+$$;

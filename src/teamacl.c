@@ -22,6 +22,10 @@ void		_PG_init(void);
 
 int			teamacl_cache_size = 1000;
 static int	teamacl_max_owned_teams = -1;
+static int	teamacl_invitation_validity = 7 * 24 * 60;
+static int	teamacl_password_min_length = 8;
+static bool teamacl_password_require_mix = true;
+static int	teamacl_password_bcrypt_cost = 10;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 
@@ -53,6 +57,38 @@ _PG_init(void)
 							"-1 means unlimited.",
 							&teamacl_max_owned_teams,
 							-1, -1, INT_MAX,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("teamacl.invitation_validity",
+							"How long invitations and transfer tokens stay valid unless the team or the call says otherwise.",
+							NULL,
+							&teamacl_invitation_validity,
+							7 * 24 * 60, 1, 365 * 24 * 60,
+							PGC_SUSET, GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("teamacl.password_min_length",
+							"Minimum length of passwords set through teamacl.",
+							NULL,
+							&teamacl_password_min_length,
+							8, 1, 72,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("teamacl.password_require_mix",
+							 "Whether passwords must mix letters, digits and special characters.",
+							 NULL,
+							 &teamacl_password_require_mix,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("teamacl.password_bcrypt_cost",
+							"bcrypt cost (log2 of rounds) for password hashes.",
+							NULL,
+							&teamacl_password_bcrypt_cost,
+							10, 4, 31,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
