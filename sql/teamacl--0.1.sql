@@ -179,6 +179,7 @@ CREATE TABLE teamacl.protected_tables (
 	delete_permission text NOT NULL REFERENCES teamacl.permissions (name),
 	rls_was_enabled boolean NOT NULL,
 	rls_was_forced boolean NOT NULL,
+	policies jsonb,
 	protected_at timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 COMMENT ON TABLE teamacl.protected_tables IS 'Application tables made team-scoped by protect(), and their RLS flags before it';
@@ -1022,6 +1023,17 @@ CREATE FUNCTION teamacl._policy_check(team_column name, permission text) RETURNS
 				  team_column, permission);
 COMMENT ON FUNCTION teamacl._policy_check(name, text) IS 'Internal: the expression of a protect() policy';
 
+CREATE FUNCTION teamacl._policy_texts(tbl regclass) RETURNS jsonb
+	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+BEGIN ATOMIC
+	SELECT jsonb_object_agg(p.polname, jsonb_build_object(
+			'cmd', p.polcmd, 'permissive', p.polpermissive, 'roles', p.polroles::text,
+			'using', pg_get_expr(p.polqual, p.polrelid), 'check', pg_get_expr(p.polwithcheck, p.polrelid)))
+	  FROM pg_policy p
+	 WHERE p.polrelid OPERATOR(pg_catalog.=) tbl AND p.polname LIKE 'teamacl\_%';
+END;
+COMMENT ON FUNCTION teamacl._policy_texts(regclass) IS 'Internal: the teamacl policies of a table as PostgreSQL shows them';
+
 CREATE FUNCTION teamacl.protect(tbl regclass, team_column name DEFAULT 'team_id',
 								select_permission text DEFAULT 'resources.read',
 								insert_permission text DEFAULT 'resources.create',
@@ -1076,6 +1088,9 @@ BEGIN
 				   tbl, teamacl._policy_check(team_column, delete_permission));
 	EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
 	EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
+	-- remember the policies as PostgreSQL shows them, so doctor() can see drift
+	UPDATE teamacl.protected_tables p SET policies = teamacl._policy_texts(protect.tbl)
+	 WHERE p.tbl OPERATOR(pg_catalog.=) protect.tbl;
 END
 $$;
 COMMENT ON FUNCTION teamacl.protect(regclass, name, text, text, text, text) IS
@@ -1936,3 +1951,133 @@ BEGIN
 	END LOOP;
 END
 $$;
+
+------------------------------------------------------------------------
+-- doctor(): what a DBA should look at
+------------------------------------------------------------------------
+
+CREATE FUNCTION teamacl.doctor(OUT severity text, OUT object text, OUT problem text, OUT fix text)
+	RETURNS SETOF record
+	LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+	v_p teamacl.protected_tables;
+	v_now jsonb;
+BEGIN
+	-- protected tables: index on the team column, RLS flags, policy drift
+	FOR v_p IN SELECT * FROM teamacl.protected_tables ORDER BY tbl::text LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a
+						 ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
+					   WHERE i.indrelid OPERATOR(pg_catalog.=) v_p.tbl AND a.attname OPERATOR(pg_catalog.=) v_p.team_column
+						 AND i.indisvalid AND i.indpred IS NULL) THEN
+			severity := 'warning'; object := v_p.tbl::text;
+			problem := format('team column %I has no index starting with it', v_p.team_column);
+			fix := format('CREATE INDEX ON %s (%I);', v_p.tbl, v_p.team_column);
+			RETURN NEXT;
+		END IF;
+		v_now := teamacl._policy_texts(v_p.tbl);
+		IF v_now IS DISTINCT FROM v_p.policies THEN
+			severity := 'error'; object := v_p.tbl::text;
+			problem := 'teamacl policies were changed or dropped since protect()';
+			fix := format('SELECT teamacl.unprotect(%L); SELECT teamacl.protect(%L, %L, %L, %L, %L, %L);',
+						  v_p.tbl, v_p.tbl, v_p.team_column, v_p.select_permission, v_p.insert_permission,
+						  v_p.update_permission, v_p.delete_permission);
+			RETURN NEXT;
+		END IF;
+	END LOOP;
+
+	-- any table whose policies call teamacl: RLS must be enabled and forced
+	FOR object, problem, fix IN
+		SELECT DISTINCT c.oid::regclass::text,
+			   CASE WHEN NOT c.relrowsecurity THEN 'has teamacl policies but row-level security is disabled'
+					ELSE 'has teamacl policies but row-level security is not forced (the owner bypasses it)' END,
+			   format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;', c.oid::regclass)
+		  FROM pg_policy p JOIN pg_class c ON c.oid OPERATOR(pg_catalog.=) p.polrelid
+		 WHERE c.relnamespace OPERATOR(pg_catalog.<>) 'teamacl'::regnamespace
+		   AND (pg_get_expr(p.polqual, p.polrelid) ~ 'teamacl\.' OR pg_get_expr(p.polwithcheck, p.polrelid) ~ 'teamacl\.')
+		   AND NOT (c.relrowsecurity AND c.relforcerowsecurity)
+		 ORDER BY 1
+	LOOP
+		severity := 'error';
+		RETURN NEXT;
+	END LOOP;
+
+	-- teamacl policies that protect() did not create
+	FOR object, problem IN
+		SELECT c.oid::regclass::text, format('policy %I calls teamacl but was not created by teamacl.protect()', p.polname)
+		  FROM pg_policy p JOIN pg_class c ON c.oid OPERATOR(pg_catalog.=) p.polrelid
+		 WHERE c.relnamespace OPERATOR(pg_catalog.<>) 'teamacl'::regnamespace
+		   AND (pg_get_expr(p.polqual, p.polrelid) ~ 'teamacl\.' OR pg_get_expr(p.polwithcheck, p.polrelid) ~ 'teamacl\.')
+		   AND NOT (p.polname LIKE 'teamacl\_%'
+					AND EXISTS (SELECT 1 FROM teamacl.protected_tables t WHERE t.tbl OPERATOR(pg_catalog.=) c.oid))
+		 ORDER BY 1, 2
+	LOOP
+		severity := 'info';
+		fix := 'Check the policy by hand, or use teamacl.protect() so doctor() can watch it.';
+		RETURN NEXT;
+	END LOOP;
+
+	-- views reading protected tables with their owner's rights
+	FOR object, problem, fix IN
+		SELECT DISTINCT v.oid::regclass::text,
+			   format('view reads protected table %s with its owner''s rights (no security_invoker)', d.refobjid::regclass),
+			   format('ALTER VIEW %s SET (security_invoker = true);', v.oid::regclass)
+		  FROM pg_rewrite r
+		  JOIN pg_class v ON v.oid OPERATOR(pg_catalog.=) r.ev_class AND v.relkind IN ('v', 'm')
+		  JOIN pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_rewrite'::regclass AND d.objid OPERATOR(pg_catalog.=) r.oid
+		  JOIN teamacl.protected_tables t ON t.tbl::oid OPERATOR(pg_catalog.=) d.refobjid
+		 WHERE v.relnamespace OPERATOR(pg_catalog.<>) 'teamacl'::regnamespace
+		   AND NOT COALESCE(v.reloptions @> ARRAY['security_invoker=true'] OR v.reloptions @> ARRAY['security_invoker=on'], false)
+		 ORDER BY 1, 2
+	LOOP
+		severity := 'warning';
+		RETURN NEXT;
+	END LOOP;
+
+	-- roles that bypass row-level security and can read protected tables
+	FOR object, problem IN
+		SELECT DISTINCT r.rolname::text, format('role bypasses row-level security and can read %s', t.tbl)
+		  FROM pg_roles r CROSS JOIN teamacl.protected_tables t
+		 WHERE r.rolbypassrls AND NOT r.rolsuper
+		   AND has_table_privilege(r.oid, t.tbl, 'SELECT')
+		 ORDER BY 1, 2
+	LOOP
+		severity := 'warning';
+		fix := format('ALTER ROLE %I NOBYPASSRLS; -- or make sure it never serves end users', object);
+		RETURN NEXT;
+	END LOOP;
+
+	-- who may name end users
+	FOR object, severity, problem, fix IN
+		SELECT CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC' ELSE a.grantee::regrole::text END,
+			   CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'error' ELSE 'info' END,
+			   'may call teamacl.set_user() and act as any user',
+			   CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0
+					THEN 'REVOKE EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) FROM PUBLIC;'
+					ELSE 'Expected for the application''s login role only.' END
+		  FROM pg_proc p, aclexplode(p.proacl) a
+		 WHERE p.oid OPERATOR(pg_catalog.=) 'teamacl.set_user(uuid, boolean)'::regprocedure
+		   AND a.privilege_type OPERATOR(pg_catalog.=) 'EXECUTE'
+		   AND a.grantee OPERATOR(pg_catalog.<>) p.proowner
+		 ORDER BY 1
+	LOOP
+		RETURN NEXT;
+	END LOOP;
+
+	-- SECURITY DEFINER functions that do not pin search_path
+	FOR object IN
+		SELECT p.oid::regprocedure::text
+		  FROM pg_proc p
+		 WHERE p.prosecdef
+		   AND p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+		   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search\_path=%')
+		 ORDER BY 1
+	LOOP
+		severity := 'warning';
+		problem := 'SECURITY DEFINER function with a mutable search_path';
+		fix := format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp;', object);
+		RETURN NEXT;
+	END LOOP;
+END
+$$;
+COMMENT ON FUNCTION teamacl.doctor() IS
+	'One row per problem a DBA should look at: unindexed or unforced protected tables, drifted or foreign teamacl policies, definer views, BYPASSRLS readers, set_user grantees, definer functions without a pinned search_path';
