@@ -594,7 +594,8 @@ END
 $$;
 COMMENT ON FUNCTION teamacl._find_or_add_user(text) IS 'Internal: the user with that email, adding a placeholder when none has signed up';
 
-CREATE FUNCTION teamacl._register(email text, display_name text, db_role name, password_hash text)
+CREATE FUNCTION teamacl._register(email text, display_name text, db_role name, password_hash text,
+								  user_id uuid DEFAULT NULL)
 	RETURNS uuid
 	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -615,14 +616,23 @@ BEGIN
 		END IF;
 	END IF;
 
+	IF user_id IS NOT NULL AND EXISTS (SELECT 1 FROM teamacl.users u WHERE u.id OPERATOR(pg_catalog.=) _register.user_id
+										AND u.email OPERATOR(pg_catalog.<>) v_email) THEN
+		RAISE EXCEPTION 'user id % is already taken', user_id USING ERRCODE = '23505';
+	END IF;
 	-- a placeholder added by email is claimed, not duplicated
-	INSERT INTO teamacl.users (email, registered) VALUES (v_email, false)
+	INSERT INTO teamacl.users (id, email, registered) VALUES (COALESCE(user_id, gen_random_uuid()), v_email, false)
 	ON CONFLICT ON CONSTRAINT users_email_key DO NOTHING;
 	SELECT * INTO STRICT v_user FROM teamacl.users u
 	 WHERE u.email OPERATOR(pg_catalog.=) v_email FOR UPDATE;
 	IF v_user.registered THEN
 		RAISE EXCEPTION 'a user with email "%" is already registered', v_email
 			USING ERRCODE = '23505';
+	END IF;
+	IF user_id IS NOT NULL AND v_user.id OPERATOR(pg_catalog.<>) user_id THEN
+		RAISE EXCEPTION 'email "%" was added to teams before under another user id', v_email
+			USING ERRCODE = '23505',
+				  HINT = 'Register without an explicit user id to claim it.';
 	END IF;
 	UPDATE teamacl.users u
 	   SET registered = true,
@@ -640,16 +650,17 @@ BEGIN
 	RETURN v_user.id;
 END
 $$;
-COMMENT ON FUNCTION teamacl._register(text, text, name, text) IS
+COMMENT ON FUNCTION teamacl._register(text, text, name, text, uuid) IS
 	'Internal: sign a user up (claiming a placeholder), create the personal account';
 
-CREATE FUNCTION teamacl.register_user(email text, display_name text DEFAULT NULL, db_role name DEFAULT NULL)
+CREATE FUNCTION teamacl.register_user(email text, display_name text DEFAULT NULL, db_role name DEFAULT NULL,
+									  user_id uuid DEFAULT NULL)
 	RETURNS uuid
 	LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-	RETURN teamacl._register(email, display_name, db_role, NULL);
-COMMENT ON FUNCTION teamacl.register_user(text, text, name) IS
-	'Sign a user up (claiming a placeholder with the same email) and create their personal account; optionally map a login role to them';
-REVOKE ALL ON FUNCTION teamacl.register_user(text, text, name) FROM PUBLIC;
+	RETURN teamacl._register(email, display_name, db_role, NULL, user_id);
+COMMENT ON FUNCTION teamacl.register_user(text, text, name, uuid) IS
+	'Sign a user up (claiming a placeholder with the same email) and create their personal account; optionally map a login role, or choose the id (e.g. Supabase auth.users.id)';
+REVOKE ALL ON FUNCTION teamacl.register_user(text, text, name, uuid) FROM PUBLIC;
 
 CREATE FUNCTION teamacl.set_sign_in_method(user_id uuid, method text) RETURNS void
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -14,8 +14,11 @@
  * a function's SET clause, a startup option or a placeholder value set
  * before this library was loaded can never name a user.
  *
- * Without a set_user() identity, the user whose users.db_role is the outer
- * role is used: SET ROLE changes it, SECURITY DEFINER functions do not.
+ * Without a set_user() identity, and when a superuser turned on
+ * teamacl.jwt_identity, the "sub" claim of request.jwt.claims (set by
+ * PostgREST for each request) names the user.  Otherwise the user whose
+ * users.db_role is the outer role is used: SET ROLE changes it, SECURITY
+ * DEFINER functions do not.
  *
  * Copyright (c) 2026, teamacl developers
  *
@@ -27,6 +30,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
 
 #include "teamacl.h"
 
@@ -41,6 +45,12 @@ typedef struct IdentityExtra
 } IdentityExtra;
 
 static char *identity_string = NULL;
+static bool jwt_identity = false;
+
+/* The last request.jwt.claims seen, and what it said. */
+static char *jwt_last_claims = NULL;
+static bool jwt_last_found = false;
+static pg_uuid_t jwt_last_user;
 static IdentityExtra identity = {false};
 static bool identity_change_allowed = false;
 
@@ -129,6 +139,14 @@ AssignIdentity(const char *newval, void *extra)
 void
 teamacl_identity_init(void)
 {
+	DefineCustomBoolVariable("teamacl.jwt_identity",
+							 "Take the user from the sub claim of request.jwt.claims (PostgREST, Supabase).",
+							 "Only for databases whose SQL all comes through PostgREST: any role can set request.jwt.claims.",
+							 &jwt_identity,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
 	DefineCustomStringVariable("teamacl.identity",
 							   "The end user named by teamacl.set_user().",
 							   "Internal: change it only with teamacl.set_user().",
@@ -146,6 +164,47 @@ teamacl_identity_init(void)
  * The identified user, if any.  Call teamacl_cache_begin() first: the
  * login-role mapping is read through the cache.
  */
+static bool
+JwtIdentity(pg_uuid_t *user_id)
+{
+	const char *claims = GetConfigOption("request.jwt.claims", true, false);
+
+	if (claims == NULL || claims[0] == '\0')
+		return false;
+	if (jwt_last_claims == NULL || strcmp(claims, jwt_last_claims) != 0)
+	{
+		Datum		sub;
+		bool		found = false;
+		char	   *copy;
+
+		LOCAL_FCINFO(fcinfo, 2);
+
+		/* called by hand: a missing claim is an SQL NULL, not an error */
+		InitFunctionCallInfoData(*fcinfo, NULL, 2, InvalidOid, NULL, NULL);
+		fcinfo->args[0].value = CStringGetTextDatum(claims);
+		fcinfo->args[0].isnull = false;
+		fcinfo->args[1].value = CStringGetTextDatum("sub");
+		fcinfo->args[1].isnull = false;
+		sub = json_object_field_text(fcinfo);
+		if (!fcinfo->isnull)
+		{
+			Datum		u = DirectFunctionCall1(uuid_in,
+												CStringGetDatum(TextDatumGetCString(sub)));
+
+			memcpy(&jwt_last_user, DatumGetUUIDP(u), UUID_LEN);
+			found = true;
+		}
+		copy = MemoryContextStrdup(TopMemoryContext, claims);
+		if (jwt_last_claims)
+			pfree(jwt_last_claims);
+		jwt_last_claims = copy;
+		jwt_last_found = found;
+	}
+	if (jwt_last_found)
+		*user_id = jwt_last_user;
+	return jwt_last_found;
+}
+
 bool
 teamacl_current_identity(pg_uuid_t *user_id)
 {
@@ -154,6 +213,8 @@ teamacl_current_identity(pg_uuid_t *user_id)
 		*user_id = identity.user_id;
 		return true;
 	}
+	if (jwt_identity && JwtIdentity(user_id))
+		return true;
 	return teamacl_user_for_role(GetOuterUserId(), user_id);
 }
 
