@@ -74,6 +74,17 @@ typedef struct TeamaclRelids
 	Oid			roles;
 	Oid			role_permissions;
 	Oid			permissions;
+	/* column numbers the user loader reads */
+	AttrNumber	users_id;
+	AttrNumber	users_registered;
+	AttrNumber	users_sign_in_method;
+	AttrNumber	users_db_role;
+	AttrNumber	members_team_id;
+	AttrNumber	members_user_id;
+	AttrNumber	members_role_id;
+	AttrNumber	teams_id;
+	AttrNumber	teams_personal;
+	AttrNumber	teams_require_secure;
 } TeamaclRelids;
 
 typedef struct PermissionSlot
@@ -255,6 +266,17 @@ LoadCatalog(void)
 	relids.roles = RequireRelid("roles", nsp);
 	relids.role_permissions = RequireRelid("role_permissions", nsp);
 	relids.permissions = RequireRelid("permissions", nsp);
+
+	relids.users_id = RequireAttnum(relids.users, "id");
+	relids.users_registered = RequireAttnum(relids.users, "registered");
+	relids.users_sign_in_method = RequireAttnum(relids.users, "sign_in_method");
+	relids.users_db_role = RequireAttnum(relids.users, "db_role");
+	relids.members_team_id = RequireAttnum(relids.members, "team_id");
+	relids.members_user_id = RequireAttnum(relids.members, "user_id");
+	relids.members_role_id = RequireAttnum(relids.members, "role_id");
+	relids.teams_id = RequireAttnum(relids.teams, "id");
+	relids.teams_personal = RequireAttnum(relids.teams, "personal");
+	relids.teams_require_secure = RequireAttnum(relids.teams, "require_secure_sign_in");
 
 	a_name = RequireAttnum(relids.permissions, "name");
 	a_role_id = RequireAttnum(relids.roles, "id");
@@ -501,7 +523,7 @@ LoadUser(TeamaclUser *user)
 
 	/* the users row */
 	rel = table_open(relids.users, AccessShareLock);
-	ScanKeyInit(&key, RequireAttnum(relids.users, "id"), BTEqualStrategyNumber,
+	ScanKeyInit(&key, relids.users_id, BTEqualStrategyNumber,
 				F_UUID_EQ, UUIDPGetDatum(&user->user_id));
 	scan = systable_beginscan(rel, relids.users_pkey, true, snap, 1, &key);
 	if (HeapTupleIsValid(tup = systable_getnext(scan)))
@@ -510,10 +532,10 @@ LoadUser(TeamaclUser *user)
 		Datum		d;
 
 		user->exists = true;
-		d = heap_getattr(tup, RequireAttnum(relids.users, "registered"),
+		d = heap_getattr(tup, relids.users_registered,
 						 RelationGetDescr(rel), &isnull);
 		user->registered = !isnull && DatumGetBool(d);
-		d = heap_getattr(tup, RequireAttnum(relids.users, "sign_in_method"),
+		d = heap_getattr(tup, relids.users_sign_in_method,
 						 RelationGetDescr(rel), &isnull);
 		if (!isnull)
 			method = TextDatumGetCString(d);
@@ -525,11 +547,11 @@ LoadUser(TeamaclUser *user)
 	roles = palloc(sizeof(pg_uuid_t) * cap);
 	if (user->exists)
 	{
-		AttrNumber	a_team = RequireAttnum(relids.members, "team_id");
-		AttrNumber	a_role = RequireAttnum(relids.members, "role_id");
+		AttrNumber	a_team = relids.members_team_id;
+		AttrNumber	a_role = relids.members_role_id;
 
 		rel = table_open(relids.members, AccessShareLock);
-		ScanKeyInit(&key, RequireAttnum(relids.members, "user_id"),
+		ScanKeyInit(&key, relids.members_user_id,
 					BTEqualStrategyNumber, F_UUID_EQ,
 					UUIDPGetDatum(&user->user_id));
 		scan = systable_beginscan(rel, relids.members_user_idx, true, snap,
@@ -564,7 +586,7 @@ LoadUser(TeamaclUser *user)
 		teams[i].perms = role ? role->perms : NULL;
 		teams[i].personal = false;
 
-		ScanKeyInit(&key, RequireAttnum(relids.teams, "id"),
+		ScanKeyInit(&key, relids.teams_id,
 					BTEqualStrategyNumber, F_UUID_EQ,
 					UUIDPGetDatum(&teams[i].team_id));
 		scan = systable_beginscan(teams_rel, relids.teams_pkey, true, snap,
@@ -574,10 +596,10 @@ LoadUser(TeamaclUser *user)
 			bool		isnull;
 			Datum		d;
 
-			d = heap_getattr(tup, RequireAttnum(relids.teams, "personal"),
+			d = heap_getattr(tup, relids.teams_personal,
 							 RelationGetDescr(teams_rel), &isnull);
 			teams[i].personal = !isnull && DatumGetBool(d);
-			d = heap_getattr(tup, RequireAttnum(relids.teams, "require_secure_sign_in"),
+			d = heap_getattr(tup, relids.teams_require_secure,
 							 RelationGetDescr(teams_rel), &isnull);
 			secure_required = !isnull && DatumGetBool(d);
 		}
@@ -776,14 +798,14 @@ teamacl_user_for_role(Oid roleid, pg_uuid_t *user_id)
 			namestrcpy(&name, rolname);
 			snap = LoaderSnapshot();
 			rel = table_open(relids.users, AccessShareLock);
-			ScanKeyInit(&key, RequireAttnum(relids.users, "db_role"),
+			ScanKeyInit(&key, relids.users_db_role,
 						BTEqualStrategyNumber, F_NAMEEQ, NameGetDatum(&name));
 			scan = systable_beginscan(rel, relids.users_db_role_key, true,
 									  snap, 1, &key);
 			if (HeapTupleIsValid(tup = systable_getnext(scan)))
 			{
 				bool		isnull;
-				Datum		d = heap_getattr(tup, RequireAttnum(relids.users, "id"),
+				Datum		d = heap_getattr(tup, relids.users_id,
 											 RelationGetDescr(rel), &isnull);
 
 				memcpy(&mapped_user, DatumGetUUIDP(d), UUID_LEN);

@@ -30,6 +30,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/selfuncs.h"
 
@@ -127,6 +128,12 @@ teamacl_require(PG_FUNCTION_ARGS)
 	const TeamaclTeam *team = NULL;
 	int			bit;
 
+	/*
+	 * Management functions call require() from PL/pgSQL after locking the
+	 * team row, often as a "simple expression" that skips the executor: read
+	 * invalidations here too, so the lock wait's outcome is always seen.
+	 */
+	AcceptInvalidationMessages();
 	teamacl_cache_begin();
 	user = teamacl_current_user();
 	bit = teamacl_permission_arg(fcinfo, 1);
@@ -167,6 +174,7 @@ teamacl_permissions(PG_FUNCTION_ARGS)
 	int			n = 0;
 	int			bit = -1;
 
+	AcceptInvalidationMessages();	/* see teamacl_require() */
 	teamacl_cache_begin();
 	user = teamacl_current_user();
 	if (user != NULL)
