@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# make test: set up, then run every suite (pg_regress, isolation, TAP) and
+# end with "N passed, N failed"; exit non-zero on any failure.
+set -uo pipefail
+. "$(dirname "$0")/common.sh"
+
+PORT=55432
+CLUSTER=$TMP/test-cluster
+passed=0
+failed=0
+broken=0
+
+ensure_deps
+build_install
+rm -rf "$TMP/regress" "$TMP/isolation" "$TMP/tap"
+prepare_tmp
+trap 'stop_cluster "$CLUSTER"' EXIT
+log "starting the test cluster"
+start_cluster "$CLUSTER" "$PORT"
+
+# count_results FILE: add the per-test "ok" / "FAILED" lines pg_regress printed
+count_results() {
+	local ok bad
+	ok=$(grep -Ec '^(test | +)?[[:alnum:]_]+ +\.\.\. ok' "$1" || true)
+	bad=$(grep -Ec '\.\.\. (FAILED|failed)' "$1" || true)
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+}
+
+show_diffs() {
+	local f=$1/regression.diffs
+	if [ -s "$f" ]; then
+		echo "---- $f (first 300 lines) ----"
+		head -n 300 "$f"
+	fi
+}
+
+# pg_regress
+mapfile -t regress < <(cd "$TOP/sql" && ls *.sql 2>/dev/null | grep -v '^teamacl--' | sed 's/\.sql$//' | sort)
+if [ ${#regress[@]} -gt 0 ]; then
+	log "pg_regress: ${#regress[@]} tests"
+	mkdir -p "$TMP/regress" && chown "$PGUSER_OS" "$TMP/regress"
+	as_pg "$PG_REGRESS" --inputdir="$TOP" --outputdir="$TMP/regress" --bindir="$PGBIN" \
+		--host="$SOCKDIR" --port="$PORT" --dbname=contrib_regression "${regress[@]}" \
+		2>&1 | tee "$TMP/regress.log"
+	rc=${PIPESTATUS[0]}
+	count_results "$TMP/regress.log"
+	if [ "$rc" -ne 0 ]; then
+		show_diffs "$TMP/regress"
+		grep -Eq '\.\.\. (ok|FAILED|failed)' "$TMP/regress.log" || broken=1
+	fi
+fi
+
+# isolation
+mapfile -t specs < <(cd "$TOP/test/specs" 2>/dev/null && ls *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
+if [ ${#specs[@]} -gt 0 ]; then
+	log "isolation: ${#specs[@]} specs"
+	mkdir -p "$TMP/isolation" && chown "$PGUSER_OS" "$TMP/isolation"
+	as_pg "$PG_ISOLATION_REGRESS" --inputdir="$TOP/test" --outputdir="$TMP/isolation" --bindir="$PGBIN" \
+		--host="$SOCKDIR" --port="$PORT" --dbname=isolation_regression "${specs[@]}" \
+		2>&1 | tee "$TMP/isolation.log"
+	rc=${PIPESTATUS[0]}
+	count_results "$TMP/isolation.log"
+	if [ "$rc" -ne 0 ]; then
+		show_diffs "$TMP/isolation"
+		grep -Eq '\.\.\. (ok|FAILED|failed)' "$TMP/isolation.log" || broken=1
+	fi
+fi
+
+# TAP: each test file makes its own clusters with PostgreSQL::Test::Cluster
+mapfile -t taps < <(ls "$TOP"/test/t/*.pl 2>/dev/null | sort)
+if [ ${#taps[@]} -gt 0 ]; then
+	log "TAP: ${#taps[@]} files"
+	mkdir -p "$TMP/tap" && chown -R "$PGUSER_OS" "$TMP/tap"
+	(cd "$TMP/tap" && as_pg env PATH="$PGBIN:$PATH" PG_REGRESS="$PG_REGRESS" TESTDIR="$TMP/tap" \
+		PG_CONFIG="$PG_CONFIG" TEAMACL_TOP="$TOP" \
+		prove --verbose -I "$PGXS_DIR/src/test/perl" -I "$TOP/test/t" "${taps[@]}") \
+		2>&1 | tee "$TMP/tap.log"
+	rc=${PIPESTATUS[0]}
+	ok=$(grep -Ec '^ *ok [0-9]+' "$TMP/tap.log" || true)
+	bad=$(grep -Ec '^ *not ok [0-9]+' "$TMP/tap.log" || true)
+	# a file that died before finishing its plan counts as one failure
+	died=$(grep -Ec 'Dubious, test returned|No plan found|Bad plan' "$TMP/tap.log" || true)
+	passed=$((passed + ok))
+	failed=$((failed + bad + died))
+	if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ] && [ "$died" -eq 0 ]; then
+		failed=$((failed + 1))
+	fi
+	if [ "$rc" -ne 0 ]; then
+		for f in "$TMP"/tap/tmp_check/log/*.log; do
+			[ -f "$f" ] && { echo "---- $f (last 40 lines) ----"; tail -n 40 "$f"; }
+		done
+	fi
+fi
+
+if [ "$failed" -gt 0 ] || [ "$broken" -ne 0 ]; then
+	echo "---- server log (last 40 lines) ----"
+	tail -n 40 "$CLUSTER/server.log" 2>/dev/null
+fi
+[ "$broken" -ne 0 ] && failed=$((failed + 1))
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
