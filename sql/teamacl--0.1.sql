@@ -54,7 +54,7 @@ COMMENT ON FUNCTION teamacl.teams_with(text) IS
 
 CREATE FUNCTION teamacl.require(team_id uuid, permission text) RETURNS void
 	AS 'MODULE_PATHNAME', 'teamacl_require'
-	LANGUAGE C STABLE STRICT PARALLEL SAFE;
+	LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION teamacl.require(uuid, text) IS
 	'Raise insufficient_privilege (42501) unless the current user holds the permission in the team';
 
@@ -926,6 +926,10 @@ BEGIN
 			USING ERRCODE = '22023',
 				  DETAIL = 'A permission name is dotted lower-case words (like monitors.write), at most 63 characters.';
 	END IF;
+	IF length(description) > 1000 THEN
+		RAISE EXCEPTION 'description is too long' USING ERRCODE = '22023',
+			DETAIL = 'A description has at most 1000 characters.';
+	END IF;
 	IF EXISTS (SELECT 1 FROM teamacl.permissions p WHERE p.name OPERATOR(pg_catalog.=) define_permission.name) THEN
 		RAISE EXCEPTION 'permission "%" already exists', name USING ERRCODE = '42710';
 	END IF;
@@ -951,6 +955,10 @@ BEGIN
 	END IF;
 	IF removable IS NULL THEN
 		RAISE EXCEPTION 'removable must not be null' USING ERRCODE = '22004';
+	END IF;
+	IF length(description) > 1000 THEN
+		RAISE EXCEPTION 'description is too long' USING ERRCODE = '22023',
+			DETAIL = 'A description has at most 1000 characters.';
 	END IF;
 	PERFORM teamacl._check_permissions(permissions);
 	IF team_id IS NULL THEN

@@ -119,14 +119,23 @@ teamacl_teams_with(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(teamacl_user_teams_with(user, bit));
 }
 
-/* require(team_id uuid, permission text): raise 42501 unless held */
+/*
+ * require(team_id uuid, permission text): raise 42501 unless held.  Not
+ * STRICT: a NULL argument must raise, never pass silently.
+ */
 Datum
 teamacl_require(PG_FUNCTION_ARGS)
 {
-	pg_uuid_t  *team_id = PG_GETARG_UUID_P(0);
+	pg_uuid_t  *team_id;
 	TeamaclUser *user;
 	const TeamaclTeam *team = NULL;
 	int			bit;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("team and permission must not be null")));
+	team_id = PG_GETARG_UUID_P(0);
 
 	/*
 	 * Management functions call require() from PL/pgSQL after locking the
