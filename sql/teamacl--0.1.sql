@@ -2035,20 +2035,23 @@ BEGIN
 		RETURN NEXT;
 	END LOOP;
 
-	-- views reading protected tables with their owner's rights
-	FOR object, problem, fix IN
+	-- views reading protected tables with their owner's rights; an owner
+	-- that bypasses RLS (a superuser) exposes every row
+	FOR object, severity, problem, fix IN
 		SELECT DISTINCT v.oid::regclass::text,
-			   format('view reads protected table %s with its owner''s rights (no security_invoker)', d.refobjid::regclass),
+			   CASE WHEN o.rolsuper OR o.rolbypassrls THEN 'error' ELSE 'warning' END,
+			   format('view reads protected table %s with its owner''s rights (no security_invoker)%s', d.refobjid::regclass,
+					  CASE WHEN o.rolsuper OR o.rolbypassrls THEN '; its owner bypasses row-level security, so it shows every row' ELSE '' END),
 			   format('ALTER VIEW %s SET (security_invoker = true);', v.oid::regclass)
 		  FROM pg_rewrite r
 		  JOIN pg_class v ON v.oid OPERATOR(pg_catalog.=) r.ev_class AND v.relkind IN ('v', 'm')
+		  JOIN pg_roles o ON o.oid OPERATOR(pg_catalog.=) v.relowner
 		  JOIN pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_rewrite'::regclass AND d.objid OPERATOR(pg_catalog.=) r.oid
 		  JOIN teamacl.protected_tables t ON t.tbl::oid OPERATOR(pg_catalog.=) d.refobjid
 		 WHERE v.relnamespace OPERATOR(pg_catalog.<>) 'teamacl'::regnamespace
 		   AND NOT COALESCE(v.reloptions @> ARRAY['security_invoker=true'] OR v.reloptions @> ARRAY['security_invoker=on'], false)
-		 ORDER BY 1, 2
+		 ORDER BY 1, 3
 	LOOP
-		severity := 'warning';
 		RETURN NEXT;
 	END LOOP;
 
