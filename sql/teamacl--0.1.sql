@@ -1251,7 +1251,7 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE ON teamacl.protected_tables FOR EACH
 CREATE FUNCTION teamacl._audit_append_only() RETURNS trigger
 	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) teamacl._outer_role()) THEN
+	IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user) THEN
 		RAISE EXCEPTION 'the teamacl audit log is append-only'
 			USING ERRCODE = '42501',
 				  DETAIL = format('%s on teamacl.audit_log is refused to everyone but a superuser.', TG_OP);
@@ -1682,6 +1682,12 @@ BEGIN
 	END IF;
 	PERFORM teamacl._check_grantable(team_id, teamacl._role_permissions(v_role.id), format('grant role "%s"', v_role.name));
 	PERFORM teamacl._check_password(password);
+	IF EXISTS (SELECT 1 FROM teamacl.members m JOIN teamacl.users u ON u.id OPERATOR(pg_catalog.=) m.user_id
+				WHERE m.team_id OPERATOR(pg_catalog.=) create_member.team_id
+				  AND u.email OPERATOR(pg_catalog.=) teamacl._check_email(create_member.email)) THEN
+		RAISE EXCEPTION 'user with email "%" is already a member of team %', teamacl.normalize_email(email), team_id
+			USING ERRCODE = '23505';
+	END IF;
 	PERFORM teamacl._check_seats(v_team, 1);
 	v_user := teamacl._register(email, display_name, NULL, teamacl._crypt(password, NULL));
 	INSERT INTO teamacl.members (team_id, user_id, role_id, added_by) VALUES (team_id, v_user, v_role.id, v_me);

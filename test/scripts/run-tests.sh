@@ -11,7 +11,8 @@ failed=0
 
 ensure_deps
 build_install
-rm -rf "$TMP/regress" "$TMP/isolation" "$TMP/tap"
+# a fresh cluster each run: tests also read its server log
+rm -rf "$TMP/regress" "$TMP/isolation" "$TMP/tap" "$CLUSTER"
 prepare_tmp
 trap 'stop_cluster "$CLUSTER"' EXIT
 log "starting the test cluster"
