@@ -1183,8 +1183,10 @@ END
 $$;
 COMMENT ON FUNCTION teamacl._bad_token(text) IS 'Internal: the uniform error for unusable tokens';
 
+-- SECURITY DEFINER: a DBA granted DML on teamacl's tables is audited too,
+-- without needing rights on the audit log.
 CREATE FUNCTION teamacl._audit() RETURNS trigger
-	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_old jsonb;
 	v_new jsonb;

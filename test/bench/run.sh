@@ -1,0 +1,311 @@
+#!/usr/bin/env bash
+# make bench: teamacl's checks against a hand-written filter, measured in one
+# run on one dataset, reported as medians of interleaved rounds and as ratios
+# to "the limit": a BYPASSRLS role that passes its team list explicitly.
+#
+#   SCALE=small (default) 10k users, 2k teams, 3 teams per user, 1M rows
+#   SCALE=large           1M users, 100k teams, 5M memberships, 10M rows
+#   ROUNDS=5 DURATION=5   rounds and seconds per pgbench run
+#   QUICK=1               ROUNDS=1 DURATION=2, for a smoke test
+#
+# Not part of make test.  Stops its server at exit.
+set -euo pipefail
+. "$(dirname "$0")/../scripts/common.sh"
+
+SCALE=${SCALE:-small}
+ROUNDS=${ROUNDS:-5}
+DURATION=${DURATION:-5}
+if [ "${QUICK:-0}" = 1 ]; then ROUNDS=1; DURATION=2; fi
+case $SCALE in
+	small) USERS=10000; TEAMS=2000; PER_USER=3; ROWS=1000000; REFS=1 ;;
+	large) USERS=1000000; TEAMS=100000; PER_USER=5; ROWS=10000000; REFS=0 ;;
+	*) die "SCALE is small or large" ;;
+esac
+PORT=55435
+CLUSTER=$TMP/bench-cluster
+OUT=$TMP/bench
+PGBENCH=$PGBIN/pgbench
+
+ensure_deps
+build_install
+rm -rf "$CLUSTER" "$OUT"
+prepare_tmp
+mkdir -p "$OUT" && chown "$PGUSER_OS" "$OUT"
+start_cluster "$CLUSTER" "$PORT"
+cat >>"$CLUSTER/postgresql.conf" <<EOF
+shared_buffers = '2GB'
+work_mem = '64MB'
+jit = off
+max_parallel_workers_per_gather = 0
+autovacuum = off
+EOF
+start_cluster "$CLUSTER" "$PORT"
+trap 'stop_cluster "$CLUSTER"' EXIT
+
+q() { psql_pg "$PORT" bench -v ON_ERROR_STOP=1 -qAt "$@"; }
+
+log "building the $SCALE dataset: $USERS users, $TEAMS teams, $PER_USER teams per user, $ROWS rows"
+psql_pg "$PORT" postgres -qc "CREATE DATABASE bench"
+start=$(date +%s)
+q <<SQL
+CREATE EXTENSION teamacl CASCADE;
+CREATE SCHEMA bench;
+SET synchronous_commit = off;
+-- the triggers that keep caches and the audit log are not needed for a bulk load
+ALTER TABLE teamacl.members DISABLE TRIGGER audit;
+ALTER TABLE teamacl.teams DISABLE TRIGGER audit;
+INSERT INTO teamacl.users (id, email, registered)
+SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, 'user' || g || '@bench.invalid', true
+  FROM generate_series(1, $USERS) g;
+INSERT INTO teamacl.teams (id, name, plan)
+SELECT ('00000000-0000-4000-9000-' || lpad(to_hex(g), 12, '0'))::uuid, 'team ' || g, 'enterprise'
+  FROM generate_series(1, $TEAMS) g;
+-- user u belongs to teams (u * 7 + k * 13) mod TEAMS, k = 0..PER_USER-1: distinct, spread
+INSERT INTO teamacl.members (team_id, user_id, role_id)
+SELECT DISTINCT ON (t, u) ('00000000-0000-4000-9000-' || lpad(to_hex(t), 12, '0'))::uuid,
+	   ('00000000-0000-4000-8000-' || lpad(to_hex(u), 12, '0'))::uuid,
+	   '00000000-0000-4000-a000-000000000003'::uuid
+  FROM generate_series(1, $USERS) u, generate_series(0, $PER_USER - 1) k,
+	   LATERAL (SELECT 1 + (u * 7 + k * 13) % $TEAMS AS t) x;
+ALTER TABLE teamacl.members ENABLE TRIGGER audit;
+ALTER TABLE teamacl.teams ENABLE TRIGGER audit;
+CREATE TABLE bench.docs_plain (id bigint PRIMARY KEY, team_id uuid NOT NULL, kind int NOT NULL, body text);
+INSERT INTO bench.docs_plain
+SELECT g, ('00000000-0000-4000-9000-' || lpad(to_hex(1 + (g::bigint * 7919) % $TEAMS), 12, '0'))::uuid, g % 1000, 'row ' || g
+  FROM generate_series(1, $ROWS) g;
+CREATE INDEX ON bench.docs_plain (team_id, kind);
+CREATE SEQUENCE bench.ids START $((ROWS + 1));
+-- the sample users the runs act as, with their team lists and one visible row
+CREATE TABLE bench.sample AS
+SELECT n, u.id AS uid, array_agg(m.team_id ORDER BY m.team_id) AS teams
+  FROM generate_series(1, 20) n
+  JOIN teamacl.users u ON u.id = ('00000000-0000-4000-8000-' || lpad(to_hex(n * ($USERS / 20)), 12, '0'))::uuid
+  JOIN teamacl.members m ON m.user_id = u.id
+ GROUP BY n, u.id;
+SQL
+variants="protect hand"
+[ "$REFS" = 1 ] && variants="$variants exists in"
+for v in $variants; do
+	q -c "CREATE TABLE bench.docs_$v (LIKE bench.docs_plain INCLUDING ALL); INSERT INTO bench.docs_$v SELECT * FROM bench.docs_plain;"
+done
+q <<'SQL'
+CREATE ROLE bench_user LOGIN;
+CREATE ROLE bench_limit LOGIN BYPASSRLS;
+GRANT USAGE ON SCHEMA bench TO bench_user, bench_limit;
+GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA bench TO bench_user, bench_limit;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA bench TO bench_user, bench_limit;
+GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO bench_user, bench_limit;
+SELECT teamacl.protect('bench.docs_protect');
+SQL
+q <<'SQL'
+ALTER TABLE bench.docs_hand ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY r ON bench.docs_hand FOR SELECT USING (teamacl.has_permission(team_id, 'resources.read'));
+CREATE POLICY i ON bench.docs_hand FOR INSERT WITH CHECK (teamacl.has_permission(team_id, 'resources.create'));
+CREATE POLICY u ON bench.docs_hand FOR UPDATE USING (teamacl.has_permission(team_id, 'resources.update'))
+	WITH CHECK (teamacl.has_permission(team_id, 'resources.update'));
+SQL
+if [ "$REFS" = 1 ]; then
+q <<'SQL'
+-- the two common hand-written alternatives, as references
+CREATE FUNCTION bench.has_role_on_account(team uuid) RETURNS boolean LANGUAGE sql STABLE SECURITY DEFINER
+	SET search_path = pg_catalog AS
+	$$ SELECT EXISTS (SELECT 1 FROM teamacl.members m WHERE m.team_id = team AND m.user_id = teamacl.current_user_id()) $$;
+ALTER TABLE bench.docs_exists ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY r ON bench.docs_exists FOR SELECT USING (bench.has_role_on_account(team_id));
+CREATE POLICY i ON bench.docs_exists FOR INSERT WITH CHECK (bench.has_role_on_account(team_id));
+CREATE POLICY u ON bench.docs_exists FOR UPDATE USING (bench.has_role_on_account(team_id));
+ALTER TABLE bench.docs_in ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY r ON bench.docs_in FOR SELECT USING (team_id IN (SELECT m.team_id FROM teamacl.members m WHERE m.user_id = teamacl.current_user_id()));
+CREATE POLICY i ON bench.docs_in FOR INSERT WITH CHECK (team_id IN (SELECT m.team_id FROM teamacl.members m WHERE m.user_id = teamacl.current_user_id()));
+CREATE POLICY u ON bench.docs_in FOR UPDATE USING (team_id IN (SELECT m.team_id FROM teamacl.members m WHERE m.user_id = teamacl.current_user_id()));
+SQL
+fi
+q -c "VACUUM ANALYZE"
+echo "dataset built in $(( $(date +%s) - start )) s"
+
+# pgbench SCRIPT CLIENTS ROLE -> transactions per second
+run_pgbench() {
+	local script=$1 clients=$2 role=$3 jobs=1
+	[ "$clients" -gt 1 ] && jobs=2
+	as_pg "$PGBENCH" -n -M prepared -T "$DURATION" -c "$clients" -j "$jobs" -h "$SOCKDIR" -p "$PORT" \
+		-U "$role" -f "$script" bench 2>&1 | awk '/^tps = / {print $3; exit}'
+}
+
+# the statement of WORKLOAD for VARIANT, acting as sample user N
+statement() {
+	local workload=$1 v=$2 n=$3 uid teams team row tbl filter
+	uid=$(q -c "SELECT uid FROM bench.sample WHERE n = $n")
+	teams=$(q -c "SELECT teams FROM bench.sample WHERE n = $n")
+	team=$(q -c "SELECT teams[1] FROM bench.sample WHERE n = $n")
+	row=$(q -c "SELECT min(id) FROM bench.docs_plain WHERE team_id = '$team'")
+	tbl=bench.docs_$v
+	filter=true
+	case $v in
+		limit) tbl=bench.docs_plain; filter="team_id = ANY ('$teams'::uuid[])" ;;
+		plain) tbl=bench.docs_plain ;;
+	esac
+	local setuser="SELECT teamacl.set_user('$uid');"
+	[ "$v" = limit ] || [ "$v" = plain ] && setuser=""
+	case $workload in
+		count) echo "$setuser SELECT count(*) FROM $tbl WHERE $filter;" ;;
+		team_count) echo "$setuser SELECT count(*) FROM $tbl WHERE team_id = '$team' AND $filter;" ;;
+		filtered) echo "$setuser SELECT count(*) FROM $tbl WHERE kind = 7 AND $filter;" ;;
+		point) echo "$setuser SELECT body FROM $tbl WHERE id = $row AND $filter;" ;;
+		pooled) echo "BEGIN; $setuser SELECT body FROM $tbl WHERE id = $row AND $filter; COMMIT;" ;;
+		insert) echo "$setuser INSERT INTO $tbl (id, team_id, kind, body) VALUES (nextval('bench.ids'), '$team', 1, 'new');" ;;
+		update) echo "$setuser UPDATE $tbl SET body = 'changed' WHERE id = $row AND $filter;" ;;
+	esac
+}
+
+role_of() { [ "$1" = limit ] && echo bench_limit || echo bench_user; }
+
+workloads="count team_count filtered point pooled insert update point8"
+results=$OUT/raw.tsv
+: >"$results"
+all_variants="limit plain $variants"
+log "running $ROUNDS interleaved rounds of ${DURATION}s per run"
+for round in $(seq 1 "$ROUNDS"); do
+	n=$(( (round - 1) % 20 + 1 ))
+	for w in $workloads; do
+		for v in $all_variants; do
+			base=$w clients=1
+			[ "$w" = point8 ] && base=point clients=8
+			case "$w:$v" in
+				insert:limit|update:limit|pooled:plain) continue ;;
+			esac
+			script=$OUT/$w-$v.sql
+			statement "$base" "$v" "$n" | tr ';' '\n' | sed '/^ *$/d; s/$/;/' >"$script"
+			chown "$PGUSER_OS" "$script"
+			tps=$(run_pgbench "$script" "$clients" "$(role_of "$v")")
+			printf '%s\t%s\t%s\t%s\n' "$w" "$v" "$round" "${tps:-0}" >>"$results"
+			printf '  round %s %-10s %-8s %10.1f tps\n' "$round" "$w" "$v" "${tps:-0}"
+		done
+	done
+done
+
+# has_permission in a tight loop, against a trivial built-in C function
+team=$(q -c "SELECT teams[1] FROM bench.sample WHERE n = 1")
+uid=$(q -c "SELECT uid FROM bench.sample WHERE n = 1")
+loop_ms() {
+	as_pg "$PGBIN/psql" -X -qAt -h "$SOCKDIR" -p "$PORT" -d bench -U bench_user <<SQL | awk '/^Time:/ {print $2}' | sort -n | head -1
+SELECT teamacl.set_user('$uid', false);
+\timing on
+$1
+$1
+$1
+SQL
+}
+base_ms=$(loop_ms "SELECT count(*) FROM generate_series(1, 1000000) g WHERE uuid_eq('$team'::uuid, '$team'::uuid);")
+check_ms=$(loop_ms "SELECT count(*) FROM generate_series(1, 1000000) g WHERE teamacl.has_permission('$team'::uuid, 'resources.read');")
+hit_ns=$(awk -v a="$check_ms" -v b="$base_ms" 'BEGIN {printf "%.1f", (a - b) * 1e6 / 1e6}')
+
+# a miss after an invalidation: an UPDATE that invalidates, then the check,
+# against the same UPDATE followed by a trivial statement
+other=$(q -c "SELECT uid FROM bench.sample WHERE n = 2")
+other_team=$(q -c "SELECT teams[1] FROM bench.sample WHERE n = 2")
+cat >"$OUT/miss.sql" <<SQL
+UPDATE teamacl.members SET added_at = added_at WHERE team_id = '$other_team' AND user_id = '$other';
+SELECT teamacl.set_user('$uid');
+SELECT teamacl.has_permission('$team', 'resources.read');
+SQL
+cat >"$OUT/nomiss.sql" <<SQL
+UPDATE teamacl.members SET added_at = added_at WHERE team_id = '$other_team' AND user_id = '$other';
+SELECT teamacl.set_user('$uid');
+SELECT true;
+SQL
+chown "$PGUSER_OS" "$OUT"/*.sql
+# (row-level security lets the UPDATE touch no row; the statement trigger
+# that invalidates every backend's cache fires all the same)
+q -c "GRANT UPDATE ON teamacl.members TO bench_user" >/dev/null
+lat() { as_pg "$PGBENCH" -n -M prepared -T "$DURATION" -c 1 -h "$SOCKDIR" -p "$PORT" -U "$2" -f "$1" bench 2>&1 | awk '/^latency average/ {print $4; exit}'; }
+miss_ms=$(lat "$OUT/miss.sql" bench_user)
+nomiss_ms=$(lat "$OUT/nomiss.sql" bench_user)
+miss_us=$(awk -v a="$miss_ms" -v b="$nomiss_ms" 'BEGIN {printf "%.1f", (a - b) * 1000}')
+
+# bounded cache memory: touch every user (and so each of their teams)
+cache=$(as_pg "$PGBIN/psql" -X -qAt -h "$SOCKDIR" -p "$PORT" -d bench <<SQL
+SET teamacl.cache_size = 1000;
+DO \$\$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT m.user_id, m.team_id FROM teamacl.members m LOOP
+		PERFORM teamacl.set_user(r.user_id);
+		PERFORM teamacl.has_permission(r.team_id, 'resources.read');
+	END LOOP;
+END \$\$;
+SELECT (SELECT count(*) FROM teamacl.members) || ' pairs touched; cached users ' || users || ' (cap 1000), ' || pg_size_pretty(bytes) FROM teamacl.cache_stats();
+SQL
+)
+
+# medians and ratios
+report=$OUT/results-$SCALE.md
+{
+	echo "## teamacl benchmark, SCALE=$SCALE ($USERS users, $TEAMS teams, $ROWS rows), $ROUNDS rounds x ${DURATION}s"
+	echo
+	echo "Machine: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -r); PostgreSQL $(q -c 'SHOW server_version'); jit off; 1 client unless noted."
+	echo "Ratios are the limit's median TPS over the variant's (time ratio: lower is better; 1.00 = the limit)."
+	echo
+	awk -F'\t' -v variants="$all_variants" '
+		{ v[$1 FS $2] = v[$1 FS $2] " " $4; seen[$1] = 1; if (!($1 in order)) { order[$1] = ++nw; names[nw] = $1 } }
+		function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+		END {
+			nv = split(variants, vs, " ")
+			printf "| workload |"; for (i = 1; i <= nv; i++) printf " %s TPS | ratio |", vs[i]; printf "\n"
+			printf "|---|"; for (i = 1; i <= nv; i++) printf "---|---|"; printf "\n"
+			for (k = 1; k <= nw; k++) {
+				w = names[k]; printf "| %s |", w
+				base = (w == "insert" || w == "update") ? "plain" : "limit"
+				b = median(v[w FS base])
+				for (i = 1; i <= nv; i++) {
+					key = w FS vs[i]
+					if (key in v) { m = median(v[key]); printf " %.0f | %.2f |", m, (m > 0 ? b / m : 0) }
+					else printf " - | - |"
+				}
+				printf "\n"
+			}
+		}' "$results"
+	echo
+	echo "insert/update ratios are against the same statement on the unprotected table (plain); the rest against the limit."
+	echo
+	echo "- has_permission hit: ${check_ms} ms per 1M calls vs ${base_ms} ms for uuid_eq: **${hit_ns} ns added per call**"
+	echo "- miss after an invalidation: **${miss_us} us** (${miss_ms} ms vs ${nomiss_ms} ms per transaction)"
+	echo "- cache memory: $cache"
+} | tee "$report"
+
+log "targets (issue 4)"
+awk -F'\t' '
+	{ v[$1 FS $2] = v[$1 FS $2] " " $4 }
+	function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+	function check(label, ok, value) { printf "%-60s %s (%s)\n", label, ok ? "PASS" : "MISS", value }
+	END {
+		split("count team_count filtered", ws, " ")
+		for (i = 1; i <= 3; i++) for (j = 1; j <= 2; j++) {
+			split("protect hand", pv, " "); w = ws[i]; p = pv[j]
+			r = median(v[w FS "limit"]) / median(v[w FS p])
+			check(w " " p " <= 1.10x the limit", r <= 1.10, sprintf("%.2fx", r))
+		}
+		split("point pooled", ws, " ")
+		for (i = 1; i <= 2; i++) for (j = 1; j <= 2; j++) {
+			w = ws[i]; p = pv[j]
+			r = median(v[w FS p]) / median(v[w FS "limit"])
+			check(w " " p " >= 0.95x the limit TPS", r >= 0.95, sprintf("%.2fx", r))
+		}
+		split("insert update", ws, " ")
+		for (i = 1; i <= 2; i++) for (j = 1; j <= 2; j++) {
+			w = ws[i]; p = pv[j]
+			r = median(v[w FS p]) / median(v[w FS "plain"])
+			check(w " " p " >= 0.90x unprotected", r >= 0.90, sprintf("%.2fx", r))
+		}
+		if ((("count" FS "exists") in v)) {
+			r = median(v["count" FS "protect"]) / median(v["count" FS "exists"])
+			check("count protect >= 1000x the per-row SQL EXISTS reference", r >= 1000, sprintf("%.0fx", r))
+		}
+	}' "$results" | tee -a "$report"
+awk -v h="$hit_ns" -v m="$miss_us" 'BEGIN {
+	printf "%-60s %s (%s ns)\n", "has_permission hit <= 200 ns added", (h <= 200 ? "PASS" : "MISS"), h
+	printf "%-60s %s (%s us)\n", "miss after invalidation <= 50 us", (m <= 50 ? "PASS" : "MISS"), m }' | tee -a "$report"
+echo
+echo "raw results: $results; report: $report"
