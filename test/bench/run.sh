@@ -71,7 +71,7 @@ ALTER TABLE teamacl.members ENABLE TRIGGER audit;
 ALTER TABLE teamacl.teams ENABLE TRIGGER audit;
 CREATE TABLE bench.docs_plain (id bigint PRIMARY KEY, team_id uuid NOT NULL, kind int NOT NULL, body text);
 INSERT INTO bench.docs_plain
-SELECT g, ('00000000-0000-4000-9000-' || lpad(to_hex(1 + (g::bigint * 7919) % $TEAMS), 12, '0'))::uuid, g % 1000, 'row ' || g
+SELECT g, ('00000000-0000-4000-9000-' || lpad(to_hex(1 + (g::bigint * 7919) % $TEAMS), 12, '0'))::uuid, (g / $TEAMS) % 1000, 'row ' || g
   FROM generate_series(1, $ROWS) g;
 CREATE INDEX ON bench.docs_plain (team_id, kind);
 CREATE SEQUENCE bench.ids START $((ROWS + 1));
@@ -120,15 +120,29 @@ CREATE POLICY i ON bench.docs_in FOR INSERT WITH CHECK (team_id IN (SELECT m.tea
 CREATE POLICY u ON bench.docs_in FOR UPDATE USING (team_id IN (SELECT m.team_id FROM teamacl.members m WHERE m.user_id = teamacl.current_user_id()));
 SQL
 fi
+# each sample user also gets a login role mapped to it (users.db_role), so
+# single-statement workloads need no set_user() round trip
+q <<'SQL'
+DO $$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT n, uid FROM bench.sample LOOP
+		EXECUTE format('CREATE ROLE bench_u%s LOGIN IN ROLE bench_user', r.n);
+		UPDATE teamacl.users SET db_role = 'bench_u' || r.n WHERE id = r.uid;
+	END LOOP;
+END $$;
+SQL
 q -c "VACUUM ANALYZE"
 echo "dataset built in $(( $(date +%s) - start )) s"
 
 # pgbench SCRIPT CLIENTS ROLE -> transactions per second
 run_pgbench() {
-	local script=$1 clients=$2 role=$3 jobs=1
+	local script=$1 clients=$2 role=$3 jobs=1 out
 	[ "$clients" -gt 1 ] && jobs=2
-	as_pg "$PGBENCH" -n -M prepared -T "$DURATION" -c "$clients" -j "$jobs" -h "$SOCKDIR" -p "$PORT" \
-		-U "$role" -f "$script" bench 2>&1 | awk '/^tps = / {print $3; exit}'
+	out=$(as_pg "$PGBENCH" -n -M prepared -T "$DURATION" -c "$clients" -j "$jobs" -h "$SOCKDIR" -p "$PORT" \
+		-U "$role" -f "$script" bench 2>&1) || { echo "$out" >&2; die "pgbench failed on $script"; }
+	echo "$out" | awk '/^tps = / {print $3; exit}'
 }
 
 # the statement of WORKLOAD for VARIANT, acting as sample user N
@@ -144,20 +158,45 @@ statement() {
 		limit) tbl=bench.docs_plain; filter="team_id = ANY ('$teams'::uuid[])" ;;
 		plain) tbl=bench.docs_plain ;;
 	esac
+	# the pooled-app shape names the user in each transaction; the limit
+	# sets a plain transaction-local setting in the same place
 	local setuser="SELECT teamacl.set_user('$uid');"
-	[ "$v" = limit ] || [ "$v" = plain ] && setuser=""
+	[ "$v" = limit ] && setuser="SELECT set_config('bench.uid', '$uid', true);"
 	case $workload in
-		count) echo "$setuser SELECT count(*) FROM $tbl WHERE $filter;" ;;
-		team_count) echo "$setuser SELECT count(*) FROM $tbl WHERE team_id = '$team' AND $filter;" ;;
-		filtered) echo "$setuser SELECT count(*) FROM $tbl WHERE kind = 7 AND $filter;" ;;
-		point) echo "$setuser SELECT body FROM $tbl WHERE id = $row AND $filter;" ;;
+		count) echo "SELECT count(*) FROM $tbl WHERE $filter;" ;;
+		team_count) echo "SELECT count(*) FROM $tbl WHERE team_id = '$team' AND $filter;" ;;
+		filtered) echo "SELECT count(*) FROM $tbl WHERE kind = 7 AND $filter;" ;;
+		point) echo "SELECT body FROM $tbl WHERE id = $row AND $filter;" ;;
 		pooled) echo "BEGIN; $setuser SELECT body FROM $tbl WHERE id = $row AND $filter; COMMIT;" ;;
-		insert) echo "$setuser INSERT INTO $tbl (id, team_id, kind, body) VALUES (nextval('bench.ids'), '$team', 1, 'new');" ;;
-		update) echo "$setuser UPDATE $tbl SET body = 'changed' WHERE id = $row AND $filter;" ;;
+		insert) echo "INSERT INTO $tbl (id, team_id, kind, body) VALUES (nextval('bench.ids'), '$team', 1, 'new');" ;;
+		update) echo "UPDATE $tbl SET body = 'changed' WHERE id = $row AND $filter;" ;;
 	esac
 }
 
-role_of() { [ "$1" = limit ] && echo bench_limit || echo bench_user; }
+# who runs a variant: the limit bypasses RLS; single statements run as the
+# login role mapped to sample user N; the pooled shape as the shared app role
+role_of() {
+	case $1 in
+		limit) echo bench_limit ;;
+		*) [ "$2" = pooled ] && echo bench_user || echo "bench_u$3" ;;
+	esac
+}
+
+# every variant must see what the limit sees, or the numbers mean nothing
+log "checking that every variant sees the limit's rows"
+for v in limit plain $variants; do
+	[ "$v" = plain ] && continue
+	for w in count team_count filtered; do
+		statement "$w" "$v" 1 >"$OUT/check.sql"
+		chown "$PGUSER_OS" "$OUT/check.sql"
+		got=$(as_pg "$PGBIN/psql" -X -qAt -h "$SOCKDIR" -p "$PORT" -d bench -U "$(role_of "$v" "$w" 1)" -f "$OUT/check.sql")
+		printf '  %-10s %-8s %s rows\n' "$w" "$v" "$got"
+		echo "$w $got" >>"$OUT/check-$v.txt"
+	done
+	if [ "$v" != limit ] && ! cmp -s "$OUT/check-limit.txt" "$OUT/check-$v.txt"; then
+		die "variant $v does not see what the limit sees"
+	fi
+done
 
 workloads="count team_count filtered point pooled insert update point8"
 results=$OUT/raw.tsv
@@ -176,7 +215,7 @@ for round in $(seq 1 "$ROUNDS"); do
 			script=$OUT/$w-$v.sql
 			statement "$base" "$v" "$n" | tr ';' '\n' | sed '/^ *$/d; s/$/;/' >"$script"
 			chown "$PGUSER_OS" "$script"
-			tps=$(run_pgbench "$script" "$clients" "$(role_of "$v")")
+			tps=$(run_pgbench "$script" "$clients" "$(role_of "$v" "$base" "$n")")
 			printf '%s\t%s\t%s\t%s\n' "$w" "$v" "$round" "${tps:-0}" >>"$results"
 			printf '  round %s %-10s %-8s %10.1f tps\n' "$round" "$w" "$v" "${tps:-0}"
 		done
@@ -187,8 +226,7 @@ done
 team=$(q -c "SELECT teams[1] FROM bench.sample WHERE n = 1")
 uid=$(q -c "SELECT uid FROM bench.sample WHERE n = 1")
 loop_ms() {
-	as_pg "$PGBIN/psql" -X -qAt -h "$SOCKDIR" -p "$PORT" -d bench -U bench_user <<SQL | awk '/^Time:/ {print $2}' | sort -n | head -1
-SELECT teamacl.set_user('$uid', false);
+	as_pg "$PGBIN/psql" -X -qAt -h "$SOCKDIR" -p "$PORT" -d bench -U bench_u1 <<SQL | awk '/^Time:/ {print $2}' | sort -n | head -1
 \timing on
 $1
 $1
@@ -205,12 +243,10 @@ other=$(q -c "SELECT uid FROM bench.sample WHERE n = 2")
 other_team=$(q -c "SELECT teams[1] FROM bench.sample WHERE n = 2")
 cat >"$OUT/miss.sql" <<SQL
 UPDATE teamacl.members SET added_at = added_at WHERE team_id = '$other_team' AND user_id = '$other';
-SELECT teamacl.set_user('$uid');
 SELECT teamacl.has_permission('$team', 'resources.read');
 SQL
 cat >"$OUT/nomiss.sql" <<SQL
 UPDATE teamacl.members SET added_at = added_at WHERE team_id = '$other_team' AND user_id = '$other';
-SELECT teamacl.set_user('$uid');
 SELECT true;
 SQL
 chown "$PGUSER_OS" "$OUT"/*.sql
@@ -218,8 +254,8 @@ chown "$PGUSER_OS" "$OUT"/*.sql
 # that invalidates every backend's cache fires all the same)
 q -c "GRANT UPDATE ON teamacl.members TO bench_user" >/dev/null
 lat() { as_pg "$PGBENCH" -n -M prepared -T "$DURATION" -c 1 -h "$SOCKDIR" -p "$PORT" -U "$2" -f "$1" bench 2>&1 | awk '/^latency average/ {print $4; exit}'; }
-miss_ms=$(lat "$OUT/miss.sql" bench_user)
-nomiss_ms=$(lat "$OUT/nomiss.sql" bench_user)
+miss_ms=$(lat "$OUT/miss.sql" bench_u1)
+nomiss_ms=$(lat "$OUT/nomiss.sql" bench_u1)
 miss_us=$(awk -v a="$miss_ms" -v b="$nomiss_ms" 'BEGIN {printf "%.1f", (a - b) * 1000}')
 
 # bounded cache memory: touch every user (and so each of their teams)
