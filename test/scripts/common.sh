@@ -28,6 +28,9 @@ ensure_deps() {
 	command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 	command -v make >/dev/null || missing+=(make)
 	command -v prove >/dev/null || missing+=(perl)
+	# the pooler and the example application's driver, for the TAP tests
+	[ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
+	/usr/bin/python3 -c 'import psycopg' 2>/dev/null || missing+=(python3-psycopg)
 	if [ ${#missing[@]} -gt 0 ]; then
 		[ "$(id -u)" = 0 ] || die "missing ${missing[*]}; run as root so they can be installed"
 		log "installing ${missing[*]}"
