@@ -2,14 +2,8 @@
 -- EXTENSION, and hostile objects in public and pg_temp, with a hostile
 -- search_path, while calling teamacl's functions and policies.
 \set SHOW_CONTEXT never
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM,
-		'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END $f$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/err.sql
 CREATE ROLE regress_hostile_mallory;
 GRANT CREATE ON SCHEMA public TO regress_hostile_mallory;
 GRANT CREATE ON DATABASE contrib_regression TO regress_hostile_mallory;

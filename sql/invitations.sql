@@ -2,14 +2,8 @@
 -- statuses, seats, secure sign-in, auto-add of registered users.
 \set SHOW_CONTEXT never
 CREATE EXTENSION teamacl CASCADE;
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM,
-		'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END $f$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/err.sql
 
 SELECT teamacl.register_user('alice@example.com', 'Alice') AS alice \gset
 SELECT teamacl.register_user('bob@example.com', 'Bob') AS bob \gset

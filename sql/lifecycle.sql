@@ -4,15 +4,8 @@
 \set SHOW_CONTEXT never
 CREATE EXTENSION teamacl CASCADE;
 SET teamacl.password_bcrypt_cost = 4;
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM,
-		'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END $f$;
-GRANT EXECUTE ON FUNCTION pg_temp.err(text) TO PUBLIC;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/err.sql
 CREATE TEMP TABLE secrets (what text, secret text);
 CREATE ROLE regress_lifecycle_app;
 GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO regress_lifecycle_app;

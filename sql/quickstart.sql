@@ -1,14 +1,8 @@
 -- The README's quick start, end to end, as a regression test.
 \set SHOW_CONTEXT never
 CREATE EXTENSION teamacl CASCADE;
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM,
-		'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END $f$;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/err.sql
 
 CREATE ROLE regress_quickstart_app LOGIN;
 GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO regress_quickstart_app;

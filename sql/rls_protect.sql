@@ -2,15 +2,8 @@
 -- the classic ways out of row-level security, each denied.
 \set SHOW_CONTEXT never
 CREATE EXTENSION teamacl CASCADE;
-CREATE FUNCTION pg_temp.err(sql text) RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-	EXECUTE sql;
-	RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM,
-		'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g');
-END $f$;
-GRANT EXECUTE ON FUNCTION pg_temp.err(text) TO PUBLIC;
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/err.sql
 CREATE ROLE regress_rls_app;
 CREATE ROLE regress_rls_other;
 GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO regress_rls_app;

@@ -789,6 +789,40 @@ COMMENT ON FUNCTION teamacl.switch_team(uuid) IS 'Make a team the current user''
 -- Members
 ------------------------------------------------------------------------
 
+-- What every way of adding a member checks first: a personal account takes
+-- no members, the owner role is never handed out this way, and the caller
+-- must hold every permission of the role (no escalation).
+CREATE FUNCTION teamacl._check_new_member(team teamacl.teams, role teamacl.roles, via text) RETURNS void
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF team.personal THEN
+		RAISE EXCEPTION 'a personal account cannot have members' USING ERRCODE = '22023',
+			HINT = 'Create a team with teamacl.create_team() to work with others.';
+	END IF;
+	IF role.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid THEN
+		RAISE EXCEPTION 'the owner role cannot be given by %', via USING ERRCODE = '42501',
+			HINT = 'Ownership changes hands with teamacl.request_ownership_transfer().';
+	END IF;
+	PERFORM teamacl._check_grantable(team.id, teamacl._role_permissions(role.id), format('grant role "%s"', role.name));
+END
+$$;
+COMMENT ON FUNCTION teamacl._check_new_member(teamacl.teams, teamacl.roles, text) IS
+	'Internal: the checks every way of adding a member makes (personal account, owner role, no escalation)';
+
+-- The user with that email must not be a member yet (23505).
+CREATE FUNCTION teamacl._check_not_member(team_id uuid, email text) RETURNS void
+	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM teamacl.members m JOIN teamacl.users u ON u.id OPERATOR(pg_catalog.=) m.user_id
+				WHERE m.team_id OPERATOR(pg_catalog.=) _check_not_member.team_id
+				  AND u.email OPERATOR(pg_catalog.=) teamacl.normalize_email(_check_not_member.email)) THEN
+		RAISE EXCEPTION 'user with email "%" is already a member of team %', teamacl.normalize_email(email), team_id
+			USING ERRCODE = '23505';
+	END IF;
+END
+$$;
+COMMENT ON FUNCTION teamacl._check_not_member(uuid, text) IS 'Internal: raise 23505 if the email already belongs to a member of the team';
+
 CREATE FUNCTION teamacl.add_member(team_id uuid, email text, role text) RETURNS uuid
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -797,21 +831,9 @@ DECLARE
 	v_role teamacl.roles := teamacl._find_role(team_id, role);
 	v_user uuid;
 BEGIN
-	IF v_team.personal THEN
-		RAISE EXCEPTION 'a personal account cannot have members' USING ERRCODE = '22023',
-			HINT = 'Create a team with teamacl.create_team() to work with others.';
-	END IF;
-	IF v_role.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid THEN
-		RAISE EXCEPTION 'the owner role cannot be given by add_member' USING ERRCODE = '42501',
-			HINT = 'Ownership changes hands with teamacl.request_ownership_transfer().';
-	END IF;
-	PERFORM teamacl._check_grantable(team_id, teamacl._role_permissions(v_role.id), format('grant role "%s"', v_role.name));
+	PERFORM teamacl._check_new_member(v_team, v_role, 'add_member');
 	v_user := teamacl._find_or_add_user(email);
-	IF EXISTS (SELECT 1 FROM teamacl.members m WHERE m.team_id OPERATOR(pg_catalog.=) add_member.team_id
-				AND m.user_id OPERATOR(pg_catalog.=) v_user) THEN
-		RAISE EXCEPTION 'user with email "%" is already a member of team %', teamacl.normalize_email(email), team_id
-			USING ERRCODE = '23505';
-	END IF;
+	PERFORM teamacl._check_not_member(team_id, email);
 	PERFORM teamacl._check_seats(v_team, 1);
 	INSERT INTO teamacl.members (team_id, user_id, role_id, added_by) VALUES (team_id, v_user, v_role.id, v_me);
 	RETURN v_user;
@@ -1373,15 +1395,7 @@ DECLARE
 	v_token text;
 	v_id uuid;
 BEGIN
-	IF v_team.personal THEN
-		RAISE EXCEPTION 'a personal account cannot have members' USING ERRCODE = '22023',
-			HINT = 'Create a team with teamacl.create_team() to work with others.';
-	END IF;
-	IF v_role.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid THEN
-		RAISE EXCEPTION 'the owner role cannot be given by invitation' USING ERRCODE = '42501',
-			HINT = 'Ownership changes hands with teamacl.request_ownership_transfer().';
-	END IF;
-	PERFORM teamacl._check_grantable(team_id, teamacl._role_permissions(v_role.id), format('grant role "%s"', v_role.name));
+	PERFORM teamacl._check_new_member(v_team, v_role, 'invitation');
 	v_valid := COALESCE(valid_for, v_team.invitation_validity,
 						teamacl._setting('teamacl.invitation_validity')::interval);
 	IF v_valid <= '0'::interval OR v_valid > '365 days'::interval THEN
@@ -1389,11 +1403,7 @@ BEGIN
 			DETAIL = 'An invitation is valid for more than zero and at most 365 days.';
 	END IF;
 	SELECT * INTO v_user FROM teamacl.users u WHERE u.email OPERATOR(pg_catalog.=) v_email;
-	IF FOUND AND EXISTS (SELECT 1 FROM teamacl.members m WHERE m.team_id OPERATOR(pg_catalog.=) invite.team_id
-						  AND m.user_id OPERATOR(pg_catalog.=) v_user.id) THEN
-		RAISE EXCEPTION 'user with email "%" is already a member of team %', v_email, team_id
-			USING ERRCODE = '23505';
-	END IF;
+	PERFORM teamacl._check_not_member(team_id, v_email);
 	-- an expired pending invitation gives way to the new one
 	UPDATE teamacl.invitations i SET status = 'expired'
 	 WHERE i.team_id OPERATOR(pg_catalog.=) invite.team_id AND i.email OPERATOR(pg_catalog.=) v_email
@@ -1680,21 +1690,9 @@ DECLARE
 	v_role teamacl.roles := teamacl._find_role(team_id, role);
 	v_user uuid;
 BEGIN
-	IF v_team.personal THEN
-		RAISE EXCEPTION 'a personal account cannot have members' USING ERRCODE = '22023';
-	END IF;
-	IF v_role.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid THEN
-		RAISE EXCEPTION 'the owner role cannot be given by create_member' USING ERRCODE = '42501',
-			HINT = 'Ownership changes hands with teamacl.request_ownership_transfer().';
-	END IF;
-	PERFORM teamacl._check_grantable(team_id, teamacl._role_permissions(v_role.id), format('grant role "%s"', v_role.name));
+	PERFORM teamacl._check_new_member(v_team, v_role, 'create_member');
 	PERFORM teamacl._check_password(password);
-	IF EXISTS (SELECT 1 FROM teamacl.members m JOIN teamacl.users u ON u.id OPERATOR(pg_catalog.=) m.user_id
-				WHERE m.team_id OPERATOR(pg_catalog.=) create_member.team_id
-				  AND u.email OPERATOR(pg_catalog.=) teamacl._check_email(create_member.email)) THEN
-		RAISE EXCEPTION 'user with email "%" is already a member of team %', teamacl.normalize_email(email), team_id
-			USING ERRCODE = '23505';
-	END IF;
+	PERFORM teamacl._check_not_member(team_id, teamacl._check_email(email));
 	PERFORM teamacl._check_seats(v_team, 1);
 	v_user := teamacl._register(email, display_name, NULL, teamacl._crypt(password, NULL));
 	INSERT INTO teamacl.members (team_id, user_id, role_id, added_by) VALUES (team_id, v_user, v_role.id, v_me);
