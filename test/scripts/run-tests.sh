@@ -40,31 +40,24 @@ show_diffs() {
 	fi
 }
 
-# pg_regress
-mapfile -t regress < <(cd "$TOP/sql" && ls *.sql 2>/dev/null | grep -v '^teamacl--' | sed 's/\.sql$//' | sort)
-if [ ${#regress[@]} -gt 0 ]; then
-	log "pg_regress: ${#regress[@]} tests"
-	mkdir -p "$TMP/regress" && chown "$PGUSER_OS" "$TMP/regress"
-	as_pg "$PG_REGRESS" --inputdir="$TOP" --outputdir="$TMP/regress" --bindir="$PGBIN" \
-		--host="$SOCKDIR" --port="$PORT" --dbname=contrib_regression "${regress[@]}" \
-		2>&1 | tee "$TMP/regress.log"
+# run_suite NAME DRIVER INPUTDIR DBNAME TESTS...: one pg_regress-style suite
+run_suite() {
+	local name=$1 driver=$2 inputdir=$3 db=$4 rc
+	shift 4
+	[ $# -gt 0 ] || return 0
+	log "$name: $# tests"
+	mkdir -p "$TMP/$name" && chown "$PGUSER_OS" "$TMP/$name"
+	as_pg "$driver" --inputdir="$inputdir" --outputdir="$TMP/$name" --bindir="$PGBIN" \
+		--host="$SOCKDIR" --port="$PORT" --dbname="$db" "$@" 2>&1 | tee "$TMP/$name.log"
 	rc=${PIPESTATUS[0]}
-	count_results "$TMP/regress.log" "$rc"
-	[ "$rc" -ne 0 ] && show_diffs "$TMP/regress"
-fi
+	count_results "$TMP/$name.log" "$rc"
+	[ "$rc" -eq 0 ] || show_diffs "$TMP/$name"
+}
 
-# isolation
+mapfile -t regress < <(cd "$TOP/sql" && ls *.sql 2>/dev/null | grep -v '^teamacl--' | sed 's/\.sql$//' | sort)
+run_suite regress "$PG_REGRESS" "$TOP" contrib_regression "${regress[@]}"
 mapfile -t specs < <(cd "$TOP/test/specs" 2>/dev/null && ls *.spec 2>/dev/null | sed 's/\.spec$//' | sort)
-if [ ${#specs[@]} -gt 0 ]; then
-	log "isolation: ${#specs[@]} specs"
-	mkdir -p "$TMP/isolation" && chown "$PGUSER_OS" "$TMP/isolation"
-	as_pg "$PG_ISOLATION_REGRESS" --inputdir="$TOP/test" --outputdir="$TMP/isolation" --bindir="$PGBIN" \
-		--host="$SOCKDIR" --port="$PORT" --dbname=isolation_regression "${specs[@]}" \
-		2>&1 | tee "$TMP/isolation.log"
-	rc=${PIPESTATUS[0]}
-	count_results "$TMP/isolation.log" "$rc"
-	[ "$rc" -ne 0 ] && show_diffs "$TMP/isolation"
-fi
+run_suite isolation "$PG_ISOLATION_REGRESS" "$TOP/test" isolation_regression "${specs[@]}"
 
 # TAP: each test file makes its own clusters with PostgreSQL::Test::Cluster
 mapfile -t taps < <(ls "$TOP"/test/t/*.pl 2>/dev/null | sort)
