@@ -33,6 +33,10 @@ DROP POLICY teamacl_delete ON dropped_policy;
 CREATE TABLE handmade (id int, team_id uuid);
 ALTER TABLE handmade ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 CREATE POLICY mine ON handmade USING (teamacl.has_permission(team_id, 'resources.read'));
+CREATE TABLE widened (id int, team_id uuid);
+CREATE INDEX ON widened (team_id);
+SELECT teamacl.protect('widened');
+CREATE POLICY everyone ON widened USING (true);
 CREATE VIEW good_view AS SELECT * FROM good;
 GRANT SELECT ON good TO regress_doctor_bypass;
 GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO regress_doctor_app;
@@ -58,6 +62,7 @@ ALTER VIEW good_view SET (security_invoker = true);
 ALTER FUNCTION public.definer_without_path() SET search_path = pg_catalog, pg_temp;
 ALTER ROLE regress_doctor_bypass NOBYPASSRLS;
 DROP TABLE handmade;
+DROP POLICY everyone ON widened;
 REVOKE EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) FROM regress_doctor_app;
 SELECT count(*) AS problems_after_fixes FROM teamacl.doctor();
 
@@ -82,7 +87,7 @@ RESET teamacl.jwt_identity;
 SELECT teamacl.current_user_id() IS NULL AS off_again;
 
 DROP VIEW good_view;
-DROP TABLE good, unindexed, unforced, disabled, drifted, dropped_policy;
+DROP TABLE good, unindexed, unforced, disabled, drifted, dropped_policy, widened;
 DROP FUNCTION public.definer_without_path(), public.definer_with_path();
 DROP EXTENSION teamacl CASCADE;
 DROP EXTENSION pgcrypto;

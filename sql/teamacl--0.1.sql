@@ -239,6 +239,7 @@ CREATE TABLE teamacl.audit_log (
 	after jsonb
 );
 ALTER SEQUENCE teamacl.audit_log_id_seq OWNED BY teamacl.audit_log.id;
+COMMENT ON SEQUENCE teamacl.audit_log_id_seq IS 'Ids of teamacl.audit_log rows, in commit-independent insertion order';
 COMMENT ON TABLE teamacl.audit_log IS
 	'Append-only log of every change to teams, settings, plans, members, roles, invitations, transfers and protected tables';
 CREATE INDEX audit_log_team_idx ON teamacl.audit_log (team_id, at);
@@ -253,6 +254,7 @@ CREATE TABLE teamacl.outbox (
 	processed_at timestamptz
 );
 ALTER SEQUENCE teamacl.outbox_id_seq OWNED BY teamacl.outbox.id;
+COMMENT ON SEQUENCE teamacl.outbox_id_seq IS 'Ids of teamacl.outbox events; the NOTIFY payload carries them';
 COMMENT ON TABLE teamacl.outbox IS
 	'Transactional outbox of events for the application''s mailer (NOTIFY channel teamacl_outbox); never holds a token or password';
 CREATE INDEX outbox_unprocessed_idx ON teamacl.outbox (id) WHERE processed_at IS NULL;
@@ -2013,6 +2015,22 @@ BEGIN
 						  v_p.update_permission, v_p.delete_permission);
 			RETURN NEXT;
 		END IF;
+	END LOOP;
+
+	-- other permissive policies on a protected table are OR-ed with
+	-- teamacl's and widen what it allows
+	FOR object, problem, fix IN
+		SELECT c.oid::regclass::text,
+			   format('permissive policy %I is OR-ed with teamacl''s policies and widens access', p.polname),
+			   format('DROP POLICY %I ON %s; -- or recreate it AS RESTRICTIVE', p.polname, c.oid::regclass)
+		  FROM pg_policy p
+		  JOIN pg_class c ON c.oid OPERATOR(pg_catalog.=) p.polrelid
+		  JOIN teamacl.protected_tables t ON t.tbl::oid OPERATOR(pg_catalog.=) c.oid
+		 WHERE p.polpermissive AND p.polname NOT LIKE 'teamacl\_%'
+		 ORDER BY 1, 2
+	LOOP
+		severity := 'warning';
+		RETURN NEXT;
 	END LOOP;
 
 	-- any table whose policies call teamacl: RLS must be enabled and forced
