@@ -64,13 +64,39 @@ teamacl_permission_arg(FunctionCallInfo fcinfo, int argno)
 	PermissionArgCache *slot = (PermissionArgCache *) fcinfo->flinfo->fn_extra;
 	uint64		generation = teamacl_catalog_generation();
 
+	/*
+	 * The executor builds new FmgrInfos at every executor start, so an
+	 * InitPlan's fn_extra is empty each statement: a backend-wide copy of
+	 * the last lookups serves those calls without hashing.
+	 */
+	static PermissionArgCache recent[4];
+	static int	recent_next = 0;
+	int			i;
+
 	if (slot != NULL && slot->generation == generation &&
 		slot->len == len && memcmp(slot->name, name, len) == 0)
 		return slot->bit;
 
+	for (i = 0; i < lengthof(recent); i++)
+		if (recent[i].generation == generation && recent[i].len == len &&
+			memcmp(recent[i].name, name, len) == 0)
+			break;
+
 	/* errors for unknown names, so a typo in a policy never passes */
 	{
-		int			bit = teamacl_permission_bit(name, len, false);
+		int			bit = i < lengthof(recent) ? recent[i].bit :
+			teamacl_permission_bit(name, len, false);
+
+		if (i == lengthof(recent) && len < NAMEDATALEN)
+		{
+			PermissionArgCache *r = &recent[recent_next];
+
+			recent_next = (recent_next + 1) % lengthof(recent);
+			r->generation = generation;
+			r->bit = bit;
+			r->len = len;
+			memcpy(r->name, name, len);
+		}
 
 		if (slot == NULL)
 		{
