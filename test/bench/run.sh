@@ -85,7 +85,8 @@ CREATE SEQUENCE bench.ids START $((ROWS + 1));
 CREATE TABLE bench.sample AS
 SELECT n, u.id AS uid, array_agg(m.team_id ORDER BY m.team_id) AS teams
   FROM generate_series(1, 20) n
-  JOIN teamacl.users u ON u.id = ('00000000-0000-4000-8000-' || lpad(to_hex(n * ($USERS / 20)), 12, '0'))::uuid
+  -- a prime stride, so no two sample users share a team
+  JOIN teamacl.users u ON u.id = ('00000000-0000-4000-8000-' || lpad(to_hex(1 + (n * 7919) % $USERS), 12, '0'))::uuid
   JOIN teamacl.members m ON m.user_id = u.id
  GROUP BY n, u.id;
 SQL
@@ -174,7 +175,8 @@ statement() {
 		filtered) echo "SELECT count(*) FROM $tbl WHERE kind = 7 AND $filter;" ;;
 		point) echo "SELECT body FROM $tbl WHERE id = $row AND $filter;" ;;
 		pooled) echo "BEGIN; $setuser SELECT body FROM $tbl WHERE id = $row AND $filter; COMMIT;" ;;
-		insert) echo "INSERT INTO $tbl (id, team_id, kind, body) VALUES (nextval('bench.ids'), '$team', 1, 'new');" ;;
+		# rolled back, so the counts of later runs do not grow
+		insert) echo "BEGIN; INSERT INTO $tbl (id, team_id, kind, body) VALUES (nextval('bench.ids'), '$team', 1, 'new'); ROLLBACK;" ;;
 		update) echo "UPDATE $tbl SET body = 'changed' WHERE id = $row AND $filter;" ;;
 	esac
 }
