@@ -21,8 +21,9 @@
  * them, and including TRUNCATE) register a relcache invalidation of that
  * table.  PostgreSQL delivers it to every backend at commit, and hot
  * standbys replay it from the commit record.  Our relcache callback only
- * bumps a generation counter; entries of an older generation are reloaded
- * when next used.  A backend reads pending invalidations only at
+ * bumps generation counters (one for users, one for the catalogue of
+ * permissions and roles); entries of an older generation are reloaded when
+ * next used.  A backend reads pending invalidations only at
  * transaction start or when it acquires a new lock, so the check functions
  * also call AcceptInvalidationMessages() once per executor start: a change
  * committed before a statement starts is always seen by that statement,
@@ -99,8 +100,17 @@ typedef struct RoleSlot
 	Bitmapset  *perms;
 } RoleSlot;
 
-/* Bumped by the relcache callback; everything older is stale. */
+/*
+ * Bumped by the relcache callback.  cache_generation moves on any change to
+ * a table the cache reads: user entries (and the login-role answer) older
+ * than it are stale.  catalog_change moves only when the catalogue's own
+ * tables (permissions, roles, role_permissions) change, or on a full reset:
+ * a membership change, the common case, then costs one user's reload, not
+ * the catalogue's too.  A catalogue change bumps both, since user entries
+ * hold permission bits numbered by the catalogue.
+ */
 static uint64 cache_generation = 1;
+static uint64 catalog_change = 1;
 
 /* Bumped at every executor start; see teamacl_cache_begin(). */
 static uint64 statement_counter = 1;
@@ -108,7 +118,7 @@ static uint64 statement_checked = 0;
 
 /* The catalogue layer. */
 static MemoryContext CatalogContext = NULL;
-static uint64 catalog_generation = 0;	/* 0: not loaded */
+static uint64 catalog_generation = 0;	/* catalog_change loaded; 0: none */
 static TeamaclRelids relids;
 static HTAB *permission_hash = NULL;
 static HTAB *role_hash = NULL;
@@ -136,9 +146,14 @@ TeamaclRelcacheCallback(Datum arg, Oid relid)
 	 * in the middle of one of our own loads, so nothing may be freed.
 	 */
 	if (!OidIsValid(relid) || catalog_generation == 0 ||
-		relid == relids.members || relid == relids.users ||
-		relid == relids.teams || relid == relids.roles ||
-		relid == relids.role_permissions || relid == relids.permissions)
+		relid == relids.roles || relid == relids.role_permissions ||
+		relid == relids.permissions)
+	{
+		catalog_change++;
+		cache_generation++;
+	}
+	else if (relid == relids.members || relid == relids.users ||
+			 relid == relids.teams)
 		cache_generation++;
 }
 
@@ -226,7 +241,7 @@ LoadCatalog(void)
 	HeapTuple	tup;
 	Snapshot	snap;
 	MemoryContext old;
-	uint64		generation = cache_generation;
+	uint64		generation = catalog_change;
 	AttrNumber	a_name,
 				a_role_id,
 				a_all,
@@ -399,16 +414,16 @@ teamacl_cache_begin(void)
 		AcceptInvalidationMessages();
 		statement_checked = statement_counter;
 	}
-	if (catalog_generation != cache_generation)
+	if (catalog_generation != catalog_change)
 	{
 		int			tries = 0;
 
 		do
 		{
 			LoadCatalog();
-		} while (catalog_generation != cache_generation && ++tries < 3);
+		} while (catalog_generation != catalog_change && ++tries < 3);
 		/* if it keeps moving, what we have is at least as new as the start */
-		catalog_generation = cache_generation;
+		catalog_generation = catalog_change;
 	}
 }
 
