@@ -472,7 +472,7 @@ median_awk='function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i =
 	fi
 	echo "insert/update are compared with the same statement on the unprotected table (plain); the rest with the limit."
 	echo
-	echo "- has_permission hit: ${check_ms} ms per 1M calls vs ${base_ms} ms for uuid_eq: **${hit_ns} ns added per call**"
+	echo "- has_permission hit: ${check_ms} ms per 1M calls ($(awk -v a="$check_ms" 'BEGIN {printf "%.1f", 1000 / a}') M calls/s, in a WHERE clause over generate_series) vs ${base_ms} ms for uuid_eq: **${hit_ns} ns added per call**"
 	echo "- miss after an invalidation: **${miss_us} us** (${miss_loop_us} us vs ${nomiss_loop_us} us per loop iteration, in-server, medians of 5)"
 	echo "- cache memory: $cache"
 	echo
