@@ -389,32 +389,33 @@ pgver=$(q -c 'SHOW server_version')
 instr=$OUT/instructions.tsv
 : >"$instr"
 if [ "$INSTR" = 1 ]; then
-	command -v valgrind >/dev/null || { apt-get install -y -qq --no-install-recommends valgrind >/dev/null; }
+	command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends valgrind >/dev/null; }
 	mkdir -p "$OUT/cg" && chown "$PGUSER_OS" "$OUT/cg"
+	# the scripts need the server (statement() reads the sample users); the
+	# single-user backend needs it stopped
+	cells=""
 	for w in $instr_workloads; do
 		base=limit
 		case $w in insert|update) base=plain ;; esac
 		for v in $base $instr_variants; do
 			instr_script "$w" "$v" 1 "$(instr_reps "$w")" >"$OUT/cg/$w-$v.sql"
+			cells="$cells $w:$v"
 		done
 	done
 	chown -R "$PGUSER_OS" "$OUT/cg"
 	stop_cluster "$CLUSTER"
 	log "counting instructions per execution (callgrind, single-user backend)"
-	for w in $instr_workloads; do
-		base=limit
-		case $w in insert|update) base=plain ;; esac
-		for v in $base $instr_variants; do
-			as_pg valgrind --tool=callgrind --dump-before=pg_sleep --callgrind-out-file="$OUT/cg/$w-$v.out" \
-				"$PGBIN/postgres" --single -D "$CLUSTER" -c jit=off -c max_parallel_workers_per_gather=0 bench \
-				<"$OUT/cg/$w-$v.sql" >"$OUT/cg/$w-$v.log" 2>&1 || die "callgrind run $w $v failed: see $OUT/cg/$w-$v.log"
-			total=$(awk '/^(totals|summary):/ {print $2; exit}' "$OUT/cg/$w-$v.out.2")
-			[ -n "$total" ] || die "no instruction count for $w $v"
-			per=$(( total / $(instr_reps "$w") ))
-			printf '%s\t%s\t%s\n' "$w" "$v" "$per" >>"$instr"
-			printf '  %-10s %-8s %12s instructions per execution\n' "$w" "$v" "$per"
-			rm -f "$OUT/cg/$w-$v.out"*
-		done
+	for cell in $cells; do
+		w=${cell%%:*} v=${cell#*:}
+		as_pg valgrind --tool=callgrind --dump-before=pg_sleep --callgrind-out-file="$OUT/cg/$w-$v.out" \
+			"$PGBIN/postgres" --single -D "$CLUSTER" -c jit=off -c max_parallel_workers_per_gather=0 bench \
+			<"$OUT/cg/$w-$v.sql" >"$OUT/cg/$w-$v.log" 2>&1 || die "callgrind run $w $v failed: see $OUT/cg/$w-$v.log"
+		total=$(awk '/^(totals|summary):/ {print $2; exit}' "$OUT/cg/$w-$v.out.2")
+		[ -n "$total" ] || die "no instruction count for $w $v"
+		per=$(( total / $(instr_reps "$w") ))
+		printf '%s\t%s\t%s\n' "$w" "$v" "$per" >>"$instr"
+		printf '  %-10s %-8s %12s instructions per execution\n' "$w" "$v" "$per"
+		rm -f "$OUT/cg/$w-$v.out"*
 	done
 fi
 

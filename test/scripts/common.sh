@@ -25,7 +25,7 @@ ensure_deps() {
 	# postgresql-client-15 ships pg_config and pgxs.mk but not the server
 	# headers: test for a header, or a machine with only the server fails
 	[ -x "$PG_CONFIG" ] && [ -f "$PGXS_DIR/src/makefiles/pgxs.mk" ] \
-		&& [ -f /usr/include/postgresql/15/server/postgres.h ] || missing+=(postgresql-server-dev-15)
+		&& [ -f "$("$PG_CONFIG" --includedir-server)/postgres.h" ] || missing+=(postgresql-server-dev-15)
 	[ -x "$PG_ISOLATION_REGRESS" ] || missing+=(postgresql-server-dev-15)
 	perl -MIPC::Run -e1 2>/dev/null || missing+=(libipc-run-perl)
 	command -v gcc >/dev/null || missing+=(gcc libc6-dev)
