@@ -67,7 +67,8 @@ typedef struct TeamaclRelids
 {
 	Oid			users;
 	Oid			users_pkey;
-	Oid			users_db_role_key;
+	Oid			users_db_role_key;	/* on db_role_oid; before 0.3 on db_role */
+	bool		users_role_by_oid;	/* 0.3 and later map login roles by OID */
 	Oid			teams;
 	Oid			teams_pkey;
 	Oid			members;
@@ -273,7 +274,15 @@ LoadCatalog(void)
 				 errhint("Run CREATE EXTENSION teamacl.")));
 	relids.users = RequireRelid("users", nsp);
 	relids.users_pkey = RequireRelid("users_pkey", nsp);
-	relids.users_db_role_key = RequireRelid("users_db_role_key", nsp);
+	/*
+	 * From 0.3 on, login roles are mapped by OID (a rename keeps the
+	 * mapping); until ALTER EXTENSION teamacl UPDATE has run, the library
+	 * serves the older schema, which maps them by name.
+	 */
+	relids.users_db_role_key = get_relname_relid("users_db_role_oid_key", nsp);
+	relids.users_role_by_oid = OidIsValid(relids.users_db_role_key);
+	if (!relids.users_role_by_oid)
+		relids.users_db_role_key = RequireRelid("users_db_role_key", nsp);
 	relids.teams = RequireRelid("teams", nsp);
 	relids.teams_pkey = RequireRelid("teams_pkey", nsp);
 	relids.members = RequireRelid("members", nsp);
@@ -285,7 +294,8 @@ LoadCatalog(void)
 	relids.users_id = RequireAttnum(relids.users, "id");
 	relids.users_registered = RequireAttnum(relids.users, "registered");
 	relids.users_sign_in_method = RequireAttnum(relids.users, "sign_in_method");
-	relids.users_db_role = RequireAttnum(relids.users, "db_role");
+	relids.users_db_role = RequireAttnum(relids.users,
+										 relids.users_role_by_oid ? "db_role_oid" : "db_role");
 	relids.members_team_id = RequireAttnum(relids.members, "team_id");
 	relids.members_user_id = RequireAttnum(relids.members, "user_id");
 	relids.members_role_id = RequireAttnum(relids.members, "role_id");
@@ -789,19 +799,21 @@ teamacl_user_teams_with(TeamaclUser *user, int bit)
 }
 
 /*
- * Which teamacl user is mapped to a login role (users.db_role).  One
- * answer is remembered per cache generation.
+ * Which teamacl user is mapped to a login role (users.db_role_oid; by name
+ * in users.db_role before 0.3).  One answer is remembered per cache
+ * generation.
  */
 bool
 teamacl_user_for_role(Oid roleid, pg_uuid_t *user_id)
 {
 	if (mapped_role != roleid || mapped_generation != cache_generation)
 	{
-		char	   *rolname = GetUserNameFromId(roleid, true);
+		char	   *rolname = relids.users_role_by_oid ? NULL :
+			GetUserNameFromId(roleid, true);
 		uint64		generation = cache_generation;
 		bool		found = false;
 
-		if (rolname != NULL)
+		if (relids.users_role_by_oid || rolname != NULL)
 		{
 			Relation	rel;
 			SysScanDesc scan;
@@ -810,11 +822,17 @@ teamacl_user_for_role(Oid roleid, pg_uuid_t *user_id)
 			NameData	name;
 			Snapshot	snap;
 
-			namestrcpy(&name, rolname);
+			if (relids.users_role_by_oid)
+				ScanKeyInit(&key, relids.users_db_role,
+							BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(roleid));
+			else
+			{
+				namestrcpy(&name, rolname);
+				ScanKeyInit(&key, relids.users_db_role,
+							BTEqualStrategyNumber, F_NAMEEQ, NameGetDatum(&name));
+			}
 			snap = LoaderSnapshot();
 			rel = table_open(relids.users, AccessShareLock);
-			ScanKeyInit(&key, relids.users_db_role,
-						BTEqualStrategyNumber, F_NAMEEQ, NameGetDatum(&name));
 			scan = systable_beginscan(rel, relids.users_db_role_key, true,
 									  snap, 1, &key);
 			if (HeapTupleIsValid(tup = systable_getnext(scan)))
@@ -829,7 +847,8 @@ teamacl_user_for_role(Oid roleid, pg_uuid_t *user_id)
 			systable_endscan(scan);
 			table_close(rel, AccessShareLock);
 			UnregisterSnapshot(snap);
-			pfree(rolname);
+			if (rolname != NULL)
+				pfree(rolname);
 		}
 		mapped_role = roleid;
 		mapped_found = found;

@@ -16,6 +16,7 @@
  */
 #include "postgres.h"
 
+#include "access/amapi.h"
 #include "access/stratnum.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am_d.h"
@@ -24,6 +25,7 @@
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "nodes/pathnodes.h"
 #include "nodes/supportnodes.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_func.h"
@@ -41,6 +43,7 @@ PG_FUNCTION_INFO_V1(teamacl_teams_with);
 PG_FUNCTION_INFO_V1(teamacl_require);
 PG_FUNCTION_INFO_V1(teamacl_permissions);
 PG_FUNCTION_INFO_V1(teamacl_has_permission_support);
+PG_FUNCTION_INFO_V1(teamacl_am_searches_arrays);
 
 /* What one call site remembers about its permission argument. */
 typedef struct PermissionArgCache
@@ -316,6 +319,16 @@ teamacl_has_permission_support(PG_FUNCTION_ARGS)
 
 		if (req->indexarg != 0 || !IsA(req->node, FuncExpr))
 			PG_RETURN_POINTER(NULL);
+
+		/*
+		 * Only an access method that takes array conditions natively can
+		 * scan with the equivalent ScalarArrayOpExpr: the planner does not
+		 * check a derived condition, and a plain index scan on any other
+		 * (GiST, hash, BRIN, ...) fails at executor start.  Those indexes
+		 * are not offered the condition; doctor() says a btree is needed.
+		 */
+		if (!req->index->amsearcharray)
+			PG_RETURN_POINTER(NULL);
 		eqop = get_opfamily_member(req->opfamily, UUIDOID, UUIDOID,
 								   BTEqualStrategyNumber);
 		saop = EquivalentArrayClause((FuncExpr *) req->node, eqop);
@@ -368,4 +381,23 @@ teamacl_has_permission_support(PG_FUNCTION_ARGS)
 	}
 
 	PG_RETURN_POINTER(NULL);
+}
+
+/*
+ * _am_searches_arrays(am oid): whether an index access method takes
+ * column = ANY (array) conditions natively, i.e. whether its indexes can
+ * serve has_permission() (doctor() asks; pg_am does not show it in SQL).
+ */
+Datum
+teamacl_am_searches_arrays(PG_FUNCTION_ARGS)
+{
+	Oid			amoid = PG_GETARG_OID(0);
+	IndexAmRoutine *routine = GetIndexAmRoutineByAmId(amoid, true);
+	bool		result;
+
+	if (routine == NULL)
+		PG_RETURN_BOOL(false);
+	result = routine->amsearcharray;
+	pfree(routine);
+	PG_RETURN_BOOL(result);
 }
