@@ -90,6 +90,7 @@ DROP VIEW good_view;
 DROP TABLE good, unindexed, unforced, disabled, drifted, dropped_policy, widened;
 DROP FUNCTION public.definer_without_path(), public.definer_with_path();
 DROP EXTENSION teamacl CASCADE;
+DROP SCHEMA teamacl;
 DROP EXTENSION pgcrypto;
 DROP OWNED BY regress_doctor_app, regress_doctor_bypass;
 DROP ROLE regress_doctor_app, regress_doctor_bypass;

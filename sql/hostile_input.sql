@@ -134,4 +134,5 @@ SELECT pg_temp.try($$SELECT teamacl.invite(gen_random_uuid(), convert_from('\xc3
 SELECT teamacl.set_user(NULL, false);
 DROP TABLE hostile_docs;
 DROP EXTENSION teamacl CASCADE;
+DROP SCHEMA teamacl;
 DROP EXTENSION pgcrypto;

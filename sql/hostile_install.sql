@@ -15,9 +15,25 @@ CREATE FUNCTION teamacl.current_user_id() RETURNS uuid LANGUAGE sql AS $$ SELECT
 RESET ROLE;
 SELECT pg_temp.err('CREATE EXTENSION teamacl CASCADE');
 DROP SCHEMA teamacl CASCADE;
+-- also refused: an empty one somebody else owns, one other roles may
+-- create objects in, one that holds anything
+SET ROLE regress_hostile_mallory;
+CREATE SCHEMA teamacl;
+RESET ROLE;
+SELECT pg_temp.err('CREATE EXTENSION teamacl CASCADE');
+DROP SCHEMA teamacl;
+CREATE SCHEMA teamacl;
+GRANT CREATE ON SCHEMA teamacl TO regress_hostile_mallory;
+SELECT pg_temp.err('CREATE EXTENSION teamacl CASCADE');
+REVOKE CREATE ON SCHEMA teamacl FROM regress_hostile_mallory;
+CREATE TABLE teamacl.members (team_id uuid, user_id uuid, role_id uuid);
+SELECT pg_temp.err('CREATE EXTENSION teamacl CASCADE');
+DROP TABLE teamacl.members;
+-- an empty schema the installer owns is used; pg_extension records it
 CREATE EXTENSION teamacl CASCADE;
 SELECT nspowner = (SELECT oid FROM pg_roles WHERE rolname = current_user) AS schema_owned_by_installer
   FROM pg_namespace WHERE nspname = 'teamacl';
+SELECT extnamespace::regnamespace AS extension_schema FROM pg_extension WHERE extname = 'teamacl';
 
 -- hostile objects: an always-true uuid equality, a lookalike function and
 -- table in public, a temp table shadowing a teamacl table name
@@ -68,6 +84,7 @@ SELECT count(*) AS definer_functions, count(*) FILTER (WHERE proconfig::text LIK
 SELECT teamacl.set_user(NULL, false);
 DROP TABLE docs;
 DROP EXTENSION teamacl CASCADE;
+DROP SCHEMA teamacl;
 DROP EXTENSION pgcrypto;
 DROP OPERATOR public.= (uuid, uuid);
 DROP FUNCTION public.always_true(uuid, uuid), public.normalize_email(text), public.lower(text);

@@ -392,6 +392,7 @@ ALTER ROLE regress_identity_login RESET ALL;
 
 DROP FUNCTION public.regress_identity_who();
 DROP EXTENSION teamacl CASCADE;
+DROP SCHEMA teamacl;
 DROP EXTENSION pgcrypto;
 DROP ROLE regress_identity_app, regress_identity_plain, regress_identity_alice, regress_identity_bob,
 	regress_identity_login;

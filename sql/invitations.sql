@@ -35,6 +35,19 @@ SELECT teamacl.set_user(:'alice', false);
 -- seats: owner + vic + bob's pending invitation = 3 of the free plan's 3
 SELECT teamacl.seats_used(:'acme');
 SELECT pg_temp.err(format('SELECT teamacl.invite(%L, %L)', :'acme', 'x@example.com'));
+-- a direct add of someone already invited takes the invitation's seat: on
+-- a full team it succeeds, and the invitation is used up
+SELECT teamacl.create_team('Full', 'free') AS full_team \gset
+SELECT teamacl.add_member(:'full_team', 'vic@example.com', 'member') IS NOT NULL AS vic_added;
+SELECT teamacl.invite(:'full_team', 'xena@example.com', 'member') AS xena_tok \gset
+SELECT teamacl.seats_used(:'full_team') AS full_seats;
+SELECT pg_temp.err(format('SELECT teamacl.add_member(%L, %L, %L)', :'full_team', 'yan@example.com', 'viewer'));
+SELECT teamacl.add_member(:'full_team', 'xena@example.com', 'viewer') IS NOT NULL AS xena_added;
+SELECT teamacl.seats_used(:'full_team') AS full_seats_after;
+SELECT status FROM teamacl.invitation_info(:'xena_tok');
+SELECT pg_temp.err(format('SELECT teamacl.accept_invitation(%L)', :'xena_tok'));
+SELECT pg_temp.err(format('SELECT teamacl.add_member(%L, %L, %L)', :'full_team', 'yan@example.com', 'viewer'));
+SELECT teamacl.delete_team(:'full_team');
 
 -- invitation_info does not use the token up
 SELECT team_name, role, email, status FROM teamacl.invitation_info(:'bob_tok');
@@ -111,13 +124,17 @@ SELECT teamacl.set_user(:'erin', false);
 SELECT pg_temp.err(format('SELECT teamacl.revoke_invitation(%L)', :'dan_inv'));
 SELECT count(*) AS erin_sees_invitations FROM teamacl.team_invitations;
 
--- added directly while invited: accepting changes no membership
+-- added directly while invited: the direct add uses the invitation up (it
+-- is accepted, its token dead) and the person takes one seat, not two
 SELECT teamacl.set_user(:'alice', false);
 SELECT teamacl.register_user('fay@example.com') AS fay \gset
 SELECT teamacl.invite(:'acme', 'fay@example.com', 'member') AS fay_tok \gset
+SELECT teamacl.seats_used(:'acme') AS seats_with_fay_invited;
 SELECT teamacl.add_member(:'acme', 'fay@example.com', 'viewer') IS NOT NULL AS fay_added;
+SELECT teamacl.seats_used(:'acme') AS seats_with_fay_added;
+SELECT status FROM teamacl.team_invitations WHERE email = 'fay@example.com';
 SELECT teamacl.set_user(:'fay', false);
-SELECT teamacl.accept_invitation(:'fay_tok') = :'acme' AS fay_accepts;
+SELECT pg_temp.err(format('SELECT teamacl.accept_invitation(%L)', :'fay_tok'));
 SELECT role FROM teamacl.team_members WHERE team_id = :'acme' AND user_id = :'fay';
 SELECT status FROM teamacl.invitation_info(:'fay_tok');
 
@@ -171,4 +188,5 @@ SELECT count(*) AS outsider_sees FROM teamacl.team_invitations;
 
 SELECT teamacl.set_user(NULL, false);
 DROP EXTENSION teamacl CASCADE;
+DROP SCHEMA teamacl;
 DROP EXTENSION pgcrypto;

@@ -205,6 +205,7 @@ SELECT count(*) AS secrets_checked FROM secrets;
 SELECT teamacl.set_user(NULL, false);
 DROP TABLE audited;
 DROP EXTENSION teamacl CASCADE;
+DROP SCHEMA teamacl;
 DROP EXTENSION pgcrypto;
 DROP OWNED BY regress_lifecycle_app;
 DROP ROLE regress_lifecycle_app;

@@ -57,6 +57,7 @@ SELECT action FROM teamacl.audit_log WHERE team_id = :'acme' ORDER BY id;
 SELECT teamacl.set_user(NULL, false);
 DROP TABLE qs_docs;
 DROP EXTENSION teamacl CASCADE;
+DROP SCHEMA teamacl;
 DROP EXTENSION pgcrypto;
 DROP OWNED BY regress_quickstart_app;
 DROP ROLE regress_quickstart_app;

@@ -421,6 +421,7 @@ DROP TABLE docs, x, perms, owned, wrongtype, flags_none, flags_enabled, flags_bo
 DROP VIEW aview;
 DROP SEQUENCE aseq;
 DROP EXTENSION teamacl CASCADE;
+DROP SCHEMA teamacl;
 DROP EXTENSION pgcrypto;
 DROP OWNED BY regress_rls_protect_app, regress_rls_protect_other, regress_rls_protect_owner;
 DROP ROLE regress_rls_protect_app, regress_rls_protect_other, regress_rls_protect_owner;

@@ -282,4 +282,5 @@ SELECT pg_temp.err(format('SELECT teamacl.remove_member(%L, %L)', :'up42',
 SELECT teamacl.set_user(NULL, false);
 DROP TABLE upstash_databases;
 DROP EXTENSION teamacl CASCADE;
+DROP SCHEMA teamacl;
 DROP EXTENSION pgcrypto;

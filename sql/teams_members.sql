@@ -328,6 +328,7 @@ SELECT count(*) AS acme_members_unchanged FROM teamacl.members WHERE team_id = :
 
 DROP TABLE regress_teams_members_docs;
 DROP EXTENSION teamacl CASCADE;
+DROP SCHEMA teamacl;
 DROP EXTENSION pgcrypto;
 DROP OWNED BY regress_teams_members_app;
 DROP ROLE regress_teams_members_app;

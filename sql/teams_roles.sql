@@ -156,5 +156,6 @@ SELECT (SELECT count(*) FROM teamacl.members WHERE team_id = :'acme') AS members
 
 SELECT teamacl.set_user(NULL, false);
 DROP EXTENSION teamacl CASCADE;
+DROP SCHEMA teamacl;
 DROP EXTENSION pgcrypto;
 DROP ROLE regress_teams_app, regress_teams_catalog;
