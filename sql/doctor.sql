@@ -42,6 +42,22 @@ GRANT SELECT ON good TO regress_doctor_bypass;
 GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO regress_doctor_app;
 CREATE FUNCTION public.definer_without_path() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1';
 CREATE FUNCTION public.definer_with_path() RETURNS int LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog AS 'SELECT 1';
+-- an index that cannot serve the check (hash); privileges RLS does not
+-- govern, held by a role under the policies and by PUBLIC (the owner's and
+-- a BYPASSRLS role's are not reported); login-role mappings whose role was
+-- renamed or dropped
+CREATE TABLE hashed (id int, team_id uuid);
+CREATE INDEX ON hashed USING hash (team_id);
+SELECT teamacl.protect('hashed');
+GRANT ALL ON good TO regress_doctor_app;
+GRANT TRUNCATE ON good TO PUBLIC;
+GRANT TRUNCATE ON good TO regress_doctor_bypass;
+CREATE ROLE regress_doctor_renamed;
+CREATE ROLE regress_doctor_dropped;
+SELECT teamacl.register_user('renamed@example.com', db_role => 'regress_doctor_renamed') IS NOT NULL AS renamed_mapped;
+SELECT teamacl.register_user('dropped@example.com', db_role => 'regress_doctor_dropped') IS NOT NULL AS dropped_mapped;
+ALTER ROLE regress_doctor_renamed RENAME TO regress_doctor_renamed2;
+DROP ROLE regress_doctor_dropped;
 
 SELECT severity, object, problem, fix FROM teamacl.doctor() ORDER BY object, problem;
 
@@ -63,6 +79,11 @@ ALTER FUNCTION public.definer_without_path() SET search_path = pg_catalog, pg_te
 ALTER ROLE regress_doctor_bypass NOBYPASSRLS;
 DROP TABLE handmade;
 DROP POLICY everyone ON widened;
+CREATE INDEX ON hashed (team_id);
+REVOKE TRUNCATE, TRIGGER, REFERENCES ON good FROM regress_doctor_app;
+REVOKE TRUNCATE ON good FROM PUBLIC, regress_doctor_bypass;
+UPDATE teamacl.users SET db_role = 'regress_doctor_renamed2' WHERE email = 'renamed@example.com';
+UPDATE teamacl.users SET db_role = NULL WHERE email = 'dropped@example.com';
 REVOKE EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) FROM regress_doctor_app;
 SELECT count(*) AS problems_after_fixes FROM teamacl.doctor();
 
@@ -87,7 +108,8 @@ RESET teamacl.jwt_identity;
 SELECT teamacl.current_user_id() IS NULL AS off_again;
 
 DROP VIEW good_view;
-DROP TABLE good, unindexed, unforced, disabled, drifted, dropped_policy, widened;
+DROP TABLE good, unindexed, unforced, disabled, drifted, dropped_policy, widened, hashed;
+DROP ROLE regress_doctor_renamed2;
 DROP FUNCTION public.definer_without_path(), public.definer_with_path();
 DROP EXTENSION teamacl CASCADE;
 DROP SCHEMA teamacl;

@@ -242,6 +242,31 @@ SELECT teamacl.current_user_id() IS NULL AS unmapped_superuser;
 SET SESSION AUTHORIZATION regress_identity_alice;
 SELECT teamacl.current_user_id() = :'alice' AS mapped_by_session_authorization;
 RESET SESSION AUTHORIZATION;
+-- the mapping is kept by role OID: a renamed role is still Alice (the new
+-- name cannot be mapped again), a role made under the old name is nobody,
+-- and a dropped role maps to nobody
+ALTER ROLE regress_identity_alice RENAME TO regress_identity_alice2;
+CREATE ROLE regress_identity_alice;
+SET ROLE regress_identity_alice2;
+SELECT teamacl.current_user_id() = :'alice' AS mapped_after_rename;
+SET ROLE regress_identity_alice;
+SELECT teamacl.current_user_id() IS NULL AS old_name_is_nobody;
+RESET ROLE;
+SELECT pg_temp.err($$SELECT teamacl.register_user('erin@example.com', db_role => 'regress_identity_alice2')$$);
+SELECT pg_temp.err($$SELECT teamacl.register_user('erin@example.com', db_role => 'regress_identity_alice')$$);
+DROP ROLE regress_identity_alice;
+ALTER ROLE regress_identity_alice2 RENAME TO regress_identity_alice;
+CREATE ROLE regress_identity_gone;
+SELECT teamacl.register_user('gone@example.com', db_role => 'regress_identity_gone') AS gone \gset
+SET ROLE regress_identity_gone;
+SELECT teamacl.current_user_id() = :'gone' AS gone_mapped;
+RESET ROLE;
+DROP ROLE regress_identity_gone;
+CREATE ROLE regress_identity_gone;
+SET ROLE regress_identity_gone;
+SELECT teamacl.current_user_id() IS NULL AS recreated_role_is_nobody;
+RESET ROLE;
+DROP ROLE regress_identity_gone;
 -- an explicit set_user wins over the mapping, session-wide or local
 SELECT teamacl.set_user(:'carol', false);
 SET ROLE regress_identity_alice;

@@ -404,14 +404,16 @@ BEGIN
 		RAISE EXCEPTION 'table % is protected as part of %', tbl, v_p.parent USING ERRCODE = '55000',
 			HINT = format('Unprotect %s, or detach this table from it first.', v_p.parent);
 	END IF;
-	-- children first, deepest first, then the table itself
+	-- the table first, then its children from the top down: each ALTER
+	-- TABLE fires teamacl's event trigger, which would protect again a
+	-- child whose ancestor is still protected
+	PERFORM teamacl._unprotect_one(v_p);
 	FOR v_child IN SELECT p.* FROM teamacl.protected_tables p
 					 LEFT JOIN teamacl._descendants(unprotect.tbl) d ON d.child OPERATOR(pg_catalog.=) p.tbl
 					WHERE p.parent OPERATOR(pg_catalog.=) unprotect.tbl
-					ORDER BY d.depth DESC NULLS FIRST, p.tbl LOOP
+					ORDER BY d.depth NULLS LAST, p.tbl LOOP
 		PERFORM teamacl._unprotect_one(v_child);
 	END LOOP;
-	PERFORM teamacl._unprotect_one(v_p);
 END
 $$;
 COMMENT ON FUNCTION teamacl.unprotect(regclass) IS
@@ -515,7 +517,8 @@ BEGIN
 					THEN format('inherits from protected table %s but is not protected: reading it directly shows every team''s rows', p.tbl)
 					ELSE format('foreign table inherits from protected table %s: row-level security cannot protect it', p.tbl) END,
 			   CASE WHEN c.relkind IN ('r', 'p')
-					THEN format('SELECT teamacl.protect(%L, %L, %L, %L, %L, %L);', d.child, p.team_column, p.select_permission,
+					THEN format('SELECT teamacl.unprotect(%L); SELECT teamacl.protect(%L, %L, %L, %L, %L, %L); -- protects every child',
+								COALESCE(p.parent, p.tbl), COALESCE(p.parent, p.tbl), p.team_column, p.select_permission,
 								p.insert_permission, p.update_permission, p.delete_permission)
 					ELSE format('REVOKE ALL ON %s FROM PUBLIC; -- and from every role that serves end users', d.child) END
 		  FROM teamacl.protected_tables p
@@ -562,8 +565,8 @@ BEGIN
 			   CASE WHEN r.oid IS NULL THEN 'warning' ELSE 'info' END,
 			   CASE WHEN r.oid IS NULL THEN format('is mapped to login role %I, which no longer exists', u.db_role)
 					ELSE format('is mapped to login role %I, which was renamed from %I', r.rolname, u.db_role) END,
-			   CASE WHEN r.oid IS NULL THEN format('UPDATE teamacl.users SET db_role = NULL WHERE id = %L;', u.id)
-					ELSE format('UPDATE teamacl.users SET db_role = %L WHERE id = %L; -- records the new name (dumps carry it)', r.rolname, u.id) END
+			   CASE WHEN r.oid IS NULL THEN format('UPDATE teamacl.users SET db_role = NULL WHERE email = %L;', u.email)
+					ELSE format('UPDATE teamacl.users SET db_role = %L WHERE email = %L; -- records the new name (dumps carry it)', r.rolname, u.email) END
 		  FROM teamacl.users u
 		  LEFT JOIN pg_roles r ON r.oid OPERATOR(pg_catalog.=) u.db_role_oid
 		 WHERE u.db_role IS NOT NULL

@@ -245,14 +245,16 @@ BEGIN
 		RAISE EXCEPTION 'table % is protected as part of %', tbl, v_p.parent USING ERRCODE = '55000',
 			HINT = format('Unprotect %s, or detach this table from it first.', v_p.parent);
 	END IF;
-	-- children first, deepest first, then the table itself
+	-- the table first, then its children from the top down: each ALTER
+	-- TABLE fires teamacl's event trigger, which would protect again a
+	-- child whose ancestor is still protected
+	PERFORM teamacl._unprotect_one(v_p);
 	FOR v_child IN SELECT p.* FROM teamacl.protected_tables p
 					 LEFT JOIN teamacl._descendants(unprotect.tbl) d ON d.child OPERATOR(pg_catalog.=) p.tbl
 					WHERE p.parent OPERATOR(pg_catalog.=) unprotect.tbl
-					ORDER BY d.depth DESC NULLS FIRST, p.tbl LOOP
+					ORDER BY d.depth NULLS LAST, p.tbl LOOP
 		PERFORM teamacl._unprotect_one(v_child);
 	END LOOP;
-	PERFORM teamacl._unprotect_one(v_p);
 END
 $$;
 COMMENT ON FUNCTION teamacl.unprotect(regclass) IS
