@@ -584,6 +584,19 @@ SELECT object, CASE WHEN ran_as_super THEN '(superuser)' ELSE role END AS role, 
   FROM pg_temp.coverage
  ORDER BY object, id;
 
+-- schema teamacl holds exactly the API: no internal helper, a comment on
+-- every function; the helpers' schema is closed to PUBLIC, so the
+-- application role can neither see nor call them
+SELECT count(*) FILTER (WHERE p.proname LIKE '\_%') AS internal_in_api,
+       count(*) FILTER (WHERE obj_description(p.oid, 'pg_proc') IS NULL) AS without_comment
+  FROM pg_proc p WHERE p.pronamespace = 'teamacl'::regnamespace;
+SELECT has_schema_privilege('regress_cov_app', 'teamacl_internal', 'USAGE') AS app_uses_internal,
+       (SELECT count(*) FROM pg_proc p WHERE p.pronamespace = 'teamacl_internal'::regnamespace
+           AND has_function_privilege('regress_cov_app', p.oid, 'EXECUTE')) AS internal_executable_by_app;
+SELECT pg_temp.cover('teamacl_internal._hash_token(text)', 'regress_cov_app', NULL,
+                     $$SELECT teamacl_internal._hash_token('x')$$, '42501', 'internal: closed to PUBLIC');
+SELECT outcome FROM pg_temp.coverage WHERE object = 'teamacl_internal._hash_token(text)';
+
 ------------------------------------------------------------------------
 -- clean up
 ------------------------------------------------------------------------

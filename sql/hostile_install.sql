@@ -79,7 +79,7 @@ SELECT email, role FROM teamacl.team_members WHERE team_id = :'acme' ORDER BY em
 SELECT email FROM teamacl.users ORDER BY email;
 -- every SECURITY DEFINER function of teamacl pins its search_path
 SELECT count(*) AS definer_functions, count(*) FILTER (WHERE proconfig::text LIKE '%search_path=pg_catalog, pg_temp%') AS pinned
-  FROM pg_proc WHERE pronamespace = 'teamacl'::regnamespace AND prosecdef;
+  FROM pg_proc WHERE pronamespace IN ('teamacl'::regnamespace, 'teamacl_internal'::regnamespace) AND prosecdef;
 
 SELECT teamacl.set_user(NULL, false);
 DROP TABLE docs;

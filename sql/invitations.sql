@@ -17,7 +17,7 @@ SELECT teamacl.add_member(:'acme', 'vic@example.com', 'viewer') IS NOT NULL AS v
 SELECT teamacl.invite(:'acme', 'Bob@Example.com', 'member') AS bob_tok \gset
 SELECT left(:'bob_tok', 9) AS prefix, length(:'bob_tok') AS len, :'bob_tok' ~ '^tacl_inv_[A-Za-z0-9_-]{43}$' AS url_safe;
 SELECT email, role, status, expires_at - created_at AS lifetime FROM teamacl.team_invitations ORDER BY email;
-SELECT token_hash = teamacl._hash_token(:'bob_tok') AS only_hash_stored, octet_length(token_hash) AS hash_bytes
+SELECT token_hash = teamacl_internal._hash_token(:'bob_tok') AS only_hash_stored, octet_length(token_hash) AS hash_bytes
   FROM teamacl.invitations WHERE email = 'bob@example.com';
 -- error paths
 SELECT pg_temp.err(format('SELECT teamacl.invite(%L, %L)', :'acme', 'bob@example.com'));

@@ -40,11 +40,61 @@ UPDATE pg_catalog.pg_depend SET refobjid = 'teamacl'::pg_catalog.regnamespace
 UPDATE pg_catalog.pg_extension SET extnamespace = 'teamacl'::pg_catalog.regnamespace
  WHERE extname OPERATOR(pg_catalog.=) 'teamacl';
 
+------------------------------------------------------------------------
+-- Internal helpers move to schema teamacl_internal, closed to PUBLIC, so
+-- schema teamacl holds exactly the API, the tables and the views.
+------------------------------------------------------------------------
+
+CREATE SCHEMA teamacl_internal;
+COMMENT ON SCHEMA teamacl_internal IS
+	'teamacl''s internal helpers: not an API, no access for PUBLIC; the functions in schema teamacl call them';
+
+-- Moving keeps each function (its OID, so triggers, event triggers, the
+-- planner support link and the functions that call them in SQL-standard
+-- bodies keep working, and the privileges on it).
+DO $$
+DECLARE
+	v_fn regprocedure;
+BEGIN
+	FOR v_fn IN SELECT p.oid::regprocedure FROM pg_catalog.pg_proc p
+				  JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+					   AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+					   AND d.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e
+															   WHERE e.extname OPERATOR(pg_catalog.=) 'teamacl')
+				 WHERE p.pronamespace OPERATOR(pg_catalog.=) 'teamacl'::pg_catalog.regnamespace
+				   AND p.proname LIKE '\_%' LOOP
+		EXECUTE pg_catalog.format('ALTER FUNCTION %s SET SCHEMA teamacl_internal', v_fn);
+	END LOOP;
+END
+$$;
+
+-- PL/pgSQL bodies name the helpers in text: each body that does is
+-- replaced, in place, by the same body naming teamacl_internal.  Only
+-- functions that are members of this extension are touched (the danger of
+-- replacing a function from an extension script is taking over an object
+-- somebody else created; a member cannot be one), and replacing keeps
+-- their OIDs and privileges, which dropping and re-creating would lose.
+DO $$
+DECLARE
+	v_fn oid;
+BEGIN
+	FOR v_fn IN SELECT p.oid FROM pg_catalog.pg_proc p
+				  JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+					   AND d.objid OPERATOR(pg_catalog.=) p.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+					   AND d.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e
+															   WHERE e.extname OPERATOR(pg_catalog.=) 'teamacl')
+				 WHERE p.prosqlbody IS NULL AND p.prosrc ~ 'teamacl\._'
+				 ORDER BY p.oid LOOP
+		EXECUTE pg_catalog.regexp_replace(pg_catalog.pg_get_functiondef(v_fn), 'teamacl\._', 'teamacl_internal._', 'g');
+	END LOOP;
+END
+$$;
+
 -- Carries the privileges of a replaced function over to its successor;
 -- used by this script only (dropped at its end).  The successor's initial
 -- privileges (pg_init_privs, what pg_dump compares against) stay those of
 -- a fresh install, so pg_dump still dumps the DBA's changes.
-CREATE FUNCTION teamacl._carry_privileges(old regprocedure, new regprocedure) RETURNS void
+CREATE FUNCTION teamacl_internal._carry_privileges(old regprocedure, new regprocedure) RETURNS void
 	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_fresh aclitem[] := (SELECT p.proacl FROM pg_proc p WHERE p.oid OPERATOR(pg_catalog.=) new);
@@ -78,12 +128,12 @@ $$;
 -- Index access methods (sql/src/checks.sql)
 ------------------------------------------------------------------------
 
-CREATE FUNCTION teamacl._am_searches_arrays(am oid) RETURNS boolean
+CREATE FUNCTION teamacl_internal._am_searches_arrays(am oid) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'teamacl_am_searches_arrays'
 	LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION teamacl._am_searches_arrays(oid) IS
+COMMENT ON FUNCTION teamacl_internal._am_searches_arrays(oid) IS
 	'Internal: whether indexes of an access method take column = ANY (array) conditions, as has_permission()''s index condition needs';
-REVOKE ALL ON FUNCTION teamacl._am_searches_arrays(oid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION teamacl_internal._am_searches_arrays(oid) FROM PUBLIC;
 
 ------------------------------------------------------------------------
 -- Login roles are mapped by OID (sql/src/tables.sql)
@@ -101,7 +151,7 @@ CREATE TRIGGER invalidate_cache_update AFTER UPDATE ON teamacl.users
 					   OR OLD.sign_in_method IS DISTINCT FROM NEW.sign_in_method
 					   OR OLD.db_role IS DISTINCT FROM NEW.db_role
 					   OR OLD.db_role_oid IS DISTINCT FROM NEW.db_role_oid)
-	EXECUTE FUNCTION teamacl._invalidate_cache();
+	EXECUTE FUNCTION teamacl_internal._invalidate_cache();
 ALTER TABLE teamacl.users ENABLE ALWAYS TRIGGER invalidate_cache_update;
 
 -- A login-role mapping is made by name and kept by OID, so renaming the
@@ -109,7 +159,7 @@ ALTER TABLE teamacl.users ENABLE ALWAYS TRIGGER invalidate_cache_update;
 -- a db_role (also by COPY when a dump is restored into another cluster,
 -- where OIDs differ, and by logical replication) is bound again to the
 -- role that has that name there, or to none.
-CREATE FUNCTION teamacl._bind_db_role() RETURNS trigger
+CREATE FUNCTION teamacl_internal._bind_db_role() RETURNS trigger
 	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	NEW.db_role_oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) NEW.db_role);
@@ -126,9 +176,9 @@ BEGIN
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION teamacl._bind_db_role() IS 'Internal trigger: bind users.db_role_oid to the role named by users.db_role';
+COMMENT ON FUNCTION teamacl_internal._bind_db_role() IS 'Internal trigger: bind users.db_role_oid to the role named by users.db_role';
 CREATE TRIGGER bind_db_role BEFORE INSERT OR UPDATE OF db_role ON teamacl.users
-	FOR EACH ROW EXECUTE FUNCTION teamacl._bind_db_role();
+	FOR EACH ROW EXECUTE FUNCTION teamacl_internal._bind_db_role();
 ALTER TABLE teamacl.users ENABLE ALWAYS TRIGGER bind_db_role;
 
 -- existing mappings: bound to the role of that name now
@@ -148,14 +198,14 @@ ALTER FUNCTION teamacl.add_member(uuid, text, text) RENAME TO add_member_0_2;
 CREATE FUNCTION teamacl.add_member(team_id uuid, email text, role text) RETURNS uuid
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_me uuid := teamacl._me();
-	v_team teamacl.teams := teamacl._lock_team(team_id, 'members.invite');
-	v_role teamacl.roles := teamacl._find_role(team_id, role);
+	v_me uuid := teamacl_internal._me();
+	v_team teamacl.teams := teamacl_internal._lock_team(team_id, 'members.invite');
+	v_role teamacl.roles := teamacl_internal._find_role(team_id, role);
 	v_user uuid;
 BEGIN
-	PERFORM teamacl._check_new_member(v_team, v_role, 'add_member');
-	v_user := teamacl._find_or_add_user(email);
-	PERFORM teamacl._check_not_member(team_id, email);
+	PERFORM teamacl_internal._check_new_member(v_team, v_role, 'add_member');
+	v_user := teamacl_internal._find_or_add_user(email);
+	PERFORM teamacl_internal._check_not_member(team_id, email);
 	-- a pending invitation for the same person is used up by the direct
 	-- add: its seat becomes the member's, and its token stops working
 	UPDATE teamacl.invitations i
@@ -165,14 +215,14 @@ BEGIN
 	 WHERE i.team_id OPERATOR(pg_catalog.=) add_member.team_id
 	   AND i.email OPERATOR(pg_catalog.=) teamacl.normalize_email(add_member.email)
 	   AND i.status OPERATOR(pg_catalog.=) 'pending';
-	PERFORM teamacl._check_seats(v_team, 1);
+	PERFORM teamacl_internal._check_seats(v_team, 1);
 	INSERT INTO teamacl.members (team_id, user_id, role_id, added_by) VALUES (team_id, v_user, v_role.id, v_me);
 	RETURN v_user;
 END
 $$;
 COMMENT ON FUNCTION teamacl.add_member(uuid, text, text) IS
 	'Add a member by email, without invitation (needs members.invite); works for emails not signed up yet, and uses up a pending invitation for the same email';
-SELECT teamacl._carry_privileges('teamacl.add_member_0_2(uuid, text, text)', 'teamacl.add_member(uuid, text, text)');
+SELECT teamacl_internal._carry_privileges('teamacl.add_member_0_2(uuid, text, text)', 'teamacl.add_member(uuid, text, text)');
 
 ------------------------------------------------------------------------
 -- protect() covers partitions and inheritance children (sql/src/rls.sql)
@@ -184,7 +234,7 @@ COMMENT ON COLUMN teamacl.protected_tables.parent IS
 
 -- The inheritance tree below a table: partitions and inheritance children,
 -- at any depth, parents before their children.
-CREATE FUNCTION teamacl._descendants(tbl regclass) RETURNS TABLE (child regclass, depth integer)
+CREATE FUNCTION teamacl_internal._descendants(tbl regclass) RETURNS TABLE (child regclass, depth integer)
 	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	WITH RECURSIVE d (rel, depth) AS (
@@ -194,10 +244,10 @@ BEGIN ATOMIC
 	)
 	SELECT d.rel::regclass, max(d.depth) FROM d GROUP BY d.rel ORDER BY 2, 1;
 END;
-COMMENT ON FUNCTION teamacl._descendants(regclass) IS 'Internal: partitions and inheritance children of a table, at any depth, parents first';
+COMMENT ON FUNCTION teamacl_internal._descendants(regclass) IS 'Internal: partitions and inheritance children of a table, at any depth, parents first';
 
 -- The closest protected table a table inherits from (itself excluded).
-CREATE FUNCTION teamacl._protected_ancestor(tbl regclass) RETURNS teamacl.protected_tables
+CREATE FUNCTION teamacl_internal._protected_ancestor(tbl regclass) RETURNS teamacl.protected_tables
 	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	WITH RECURSIVE a (rel, depth) AS (
@@ -208,12 +258,12 @@ BEGIN ATOMIC
 	SELECT p.* FROM a JOIN teamacl.protected_tables p ON p.tbl::oid OPERATOR(pg_catalog.=) a.rel
 	 ORDER BY a.depth LIMIT 1;
 END;
-COMMENT ON FUNCTION teamacl._protected_ancestor(regclass) IS 'Internal: the closest protected table a table inherits from, if any';
+COMMENT ON FUNCTION teamacl_internal._protected_ancestor(regclass) IS 'Internal: the closest protected table a table inherits from, if any';
 
 -- Protect one table as described by a protected_tables row: record it
 -- (with its RLS flags as they are now), create the four policies, enable
 -- and force row-level security.  The caller has checked the table.
-CREATE FUNCTION teamacl._protect_one(p teamacl.protected_tables) RETURNS void
+CREATE FUNCTION teamacl_internal._protect_one(p teamacl.protected_tables) RETURNS void
 	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_class pg_class;
@@ -226,25 +276,25 @@ BEGIN
 	VALUES (p.tbl, p.team_column, p.select_permission, p.insert_permission, p.update_permission, p.delete_permission,
 			v_class.relrowsecurity, v_class.relforcerowsecurity, p.parent);
 	EXECUTE format('CREATE POLICY teamacl_select ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING %s',
-				   p.tbl, teamacl._policy_check(p.team_column, p.select_permission));
+				   p.tbl, teamacl_internal._policy_check(p.team_column, p.select_permission));
 	EXECUTE format('CREATE POLICY teamacl_insert ON %s AS PERMISSIVE FOR INSERT TO PUBLIC WITH CHECK %s',
-				   p.tbl, teamacl._policy_check(p.team_column, p.insert_permission));
+				   p.tbl, teamacl_internal._policy_check(p.team_column, p.insert_permission));
 	EXECUTE format('CREATE POLICY teamacl_update ON %s AS PERMISSIVE FOR UPDATE TO PUBLIC USING %s WITH CHECK %s',
-				   p.tbl, teamacl._policy_check(p.team_column, p.update_permission),
-				   teamacl._policy_check(p.team_column, p.update_permission));
+				   p.tbl, teamacl_internal._policy_check(p.team_column, p.update_permission),
+				   teamacl_internal._policy_check(p.team_column, p.update_permission));
 	EXECUTE format('CREATE POLICY teamacl_delete ON %s AS PERMISSIVE FOR DELETE TO PUBLIC USING %s',
-				   p.tbl, teamacl._policy_check(p.team_column, p.delete_permission));
+				   p.tbl, teamacl_internal._policy_check(p.team_column, p.delete_permission));
 	EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', p.tbl);
 	-- remember the policies as PostgreSQL shows them, so doctor() can see drift
-	UPDATE teamacl.protected_tables t SET policies = teamacl._policy_texts(p.tbl)
+	UPDATE teamacl.protected_tables t SET policies = teamacl_internal._policy_texts(p.tbl)
 	 WHERE t.tbl OPERATOR(pg_catalog.=) p.tbl;
 END
 $$;
-COMMENT ON FUNCTION teamacl._protect_one(teamacl.protected_tables) IS
+COMMENT ON FUNCTION teamacl_internal._protect_one(teamacl.protected_tables) IS
 	'Internal: record one table as protected, create its four policies, enable and force RLS';
 
 -- Undo _protect_one() for one table.
-CREATE FUNCTION teamacl._unprotect_one(p teamacl.protected_tables) RETURNS void
+CREATE FUNCTION teamacl_internal._unprotect_one(p teamacl.protected_tables) RETURNS void
 	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	DELETE FROM teamacl.protected_tables t WHERE t.tbl OPERATOR(pg_catalog.=) p.tbl;
@@ -260,7 +310,7 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION teamacl._unprotect_one(teamacl.protected_tables) IS
+COMMENT ON FUNCTION teamacl_internal._unprotect_one(teamacl.protected_tables) IS
 	'Internal: drop one table''s teamacl policies and restore its RLS flags';
 
 -- Bring the partitions and inheritance children of protected tables in
@@ -270,7 +320,7 @@ COMMENT ON FUNCTION teamacl._unprotect_one(teamacl.protected_tables) IS
 -- longer inherits from the table it was protected with stands alone (still
 -- protected).  Foreign tables cannot have row-level security: they are
 -- skipped with a warning, and doctor() reports them.
-CREATE FUNCTION teamacl._sync_children(tbl regclass) RETURNS void
+CREATE FUNCTION teamacl_internal._sync_children(tbl regclass) RETURNS void
 	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_rel regclass;
@@ -281,16 +331,16 @@ BEGIN
 	-- pieces that were detached (DETACH PARTITION, NO INHERIT)
 	UPDATE teamacl.protected_tables p SET parent = NULL
 	 WHERE p.parent IS NOT NULL
-	   AND NOT EXISTS (SELECT 1 FROM teamacl._descendants(p.parent) d WHERE d.child OPERATOR(pg_catalog.=) p.tbl)
+	   AND NOT EXISTS (SELECT 1 FROM teamacl_internal._descendants(p.parent) d WHERE d.child OPERATOR(pg_catalog.=) p.tbl)
 	   AND (p.tbl OPERATOR(pg_catalog.=) _sync_children.tbl OR p.parent OPERATOR(pg_catalog.=) _sync_children.tbl
-			OR p.parent OPERATOR(pg_catalog.=) (teamacl._protected_ancestor(_sync_children.tbl)).tbl
-			OR p.parent OPERATOR(pg_catalog.=) (teamacl._protected_ancestor(_sync_children.tbl)).parent);
+			OR p.parent OPERATOR(pg_catalog.=) (teamacl_internal._protected_ancestor(_sync_children.tbl)).tbl
+			OR p.parent OPERATOR(pg_catalog.=) (teamacl_internal._protected_ancestor(_sync_children.tbl)).parent);
 	-- unprotected members of the tree below (and including) tbl
 	FOR v_rel IN SELECT x.rel FROM (SELECT _sync_children.tbl AS rel, 0 AS depth
-									 UNION ALL SELECT d.child, d.depth FROM teamacl._descendants(_sync_children.tbl) d) x
+									 UNION ALL SELECT d.child, d.depth FROM teamacl_internal._descendants(_sync_children.tbl) d) x
 				  ORDER BY x.depth, x.rel LOOP
 		CONTINUE WHEN EXISTS (SELECT 1 FROM teamacl.protected_tables p WHERE p.tbl OPERATOR(pg_catalog.=) v_rel);
-		v_anc := teamacl._protected_ancestor(v_rel);
+		v_anc := teamacl_internal._protected_ancestor(v_rel);
 		CONTINUE WHEN v_anc.tbl IS NULL;
 		SELECT c.relkind INTO v_kind FROM pg_class c WHERE c.oid OPERATOR(pg_catalog.=) v_rel;
 		IF v_kind NOT IN ('r', 'p') THEN
@@ -302,17 +352,17 @@ BEGIN
 		v_p := v_anc;
 		v_p.tbl := v_rel;
 		v_p.parent := COALESCE(v_anc.parent, v_anc.tbl);
-		PERFORM teamacl._protect_one(v_p);
+		PERFORM teamacl_internal._protect_one(v_p);
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION teamacl._sync_children(regclass) IS
+COMMENT ON FUNCTION teamacl_internal._sync_children(regclass) IS
 	'Internal: protect the unprotected partitions and inheritance children below a table like the table they inherit from';
-REVOKE ALL ON FUNCTION teamacl._descendants(regclass) FROM PUBLIC;
-REVOKE ALL ON FUNCTION teamacl._protected_ancestor(regclass) FROM PUBLIC;
-REVOKE ALL ON FUNCTION teamacl._protect_one(teamacl.protected_tables) FROM PUBLIC;
-REVOKE ALL ON FUNCTION teamacl._unprotect_one(teamacl.protected_tables) FROM PUBLIC;
-REVOKE ALL ON FUNCTION teamacl._sync_children(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION teamacl_internal._descendants(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION teamacl_internal._protected_ancestor(regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION teamacl_internal._protect_one(teamacl.protected_tables) FROM PUBLIC;
+REVOKE ALL ON FUNCTION teamacl_internal._unprotect_one(teamacl.protected_tables) FROM PUBLIC;
+REVOKE ALL ON FUNCTION teamacl_internal._sync_children(regclass) FROM PUBLIC;
 
 ALTER FUNCTION teamacl.protect(regclass, name, text, text, text, text) RENAME TO protect_0_2;
 CREATE FUNCTION teamacl.protect(tbl regclass, team_column name DEFAULT 'team_id',
@@ -336,7 +386,7 @@ BEGIN
 	IF v_class.relkind NOT IN ('r', 'p') THEN
 		RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = '42809';
 	END IF;
-	PERFORM teamacl._check_table_owner(tbl);
+	PERFORM teamacl_internal._check_table_owner(tbl);
 	IF v_class.relnamespace OPERATOR(pg_catalog.=) 'teamacl'::regnamespace THEN
 		RAISE EXCEPTION 'cannot protect teamacl''s own table %', tbl USING ERRCODE = '42501';
 	END IF;
@@ -344,7 +394,7 @@ BEGIN
 		RAISE EXCEPTION 'table % is already protected', tbl USING ERRCODE = '42710',
 			HINT = 'Call teamacl.unprotect() first to change its permissions.';
 	END IF;
-	v_anc := teamacl._protected_ancestor(tbl);
+	v_anc := teamacl_internal._protected_ancestor(tbl);
 	IF v_anc.tbl IS NOT NULL THEN
 		RAISE EXCEPTION 'table % inherits from protected table %', tbl, v_anc.tbl USING ERRCODE = '42710',
 			HINT = 'Its partitions and inheritance children are protected with it.';
@@ -359,10 +409,10 @@ BEGIN
 		RAISE EXCEPTION 'column "%" of table % must be of type uuid', team_column, tbl USING ERRCODE = '42804',
 			DETAIL = format('It is of type %s.', v_type::regtype);
 	END IF;
-	PERFORM teamacl._check_permissions(ARRAY[select_permission, insert_permission, update_permission, delete_permission]);
+	PERFORM teamacl_internal._check_permissions(ARRAY[select_permission, insert_permission, update_permission, delete_permission]);
 	-- every partition and inheritance child is protected with it
-	FOR v_child IN SELECT d.child FROM teamacl._descendants(tbl) d LOOP
-		PERFORM teamacl._check_table_owner(v_child);
+	FOR v_child IN SELECT d.child FROM teamacl_internal._descendants(tbl) d LOOP
+		PERFORM teamacl_internal._check_table_owner(v_child);
 		IF EXISTS (SELECT 1 FROM teamacl.protected_tables p WHERE p.tbl OPERATOR(pg_catalog.=) v_child) THEN
 			RAISE EXCEPTION 'table % inherits from % and is already protected', v_child, tbl USING ERRCODE = '42710',
 				HINT = format('Call teamacl.unprotect(%L) first; it will be protected with %s.', v_child, tbl);
@@ -375,14 +425,14 @@ BEGIN
 	v_p.insert_permission := insert_permission;
 	v_p.update_permission := update_permission;
 	v_p.delete_permission := delete_permission;
-	PERFORM teamacl._protect_one(v_p);
+	PERFORM teamacl_internal._protect_one(v_p);
 	-- (teamacl's event trigger has usually done this already)
-	PERFORM teamacl._sync_children(tbl);
+	PERFORM teamacl_internal._sync_children(tbl);
 END
 $$;
 COMMENT ON FUNCTION teamacl.protect(regclass, name, text, text, text, text) IS
 	'Make a table team-scoped: enable and force RLS with one teamacl policy per command, on the table and on every partition and inheritance child, present and future';
-SELECT teamacl._carry_privileges('teamacl.protect_0_2(regclass, name, text, text, text, text)',
+SELECT teamacl_internal._carry_privileges('teamacl.protect_0_2(regclass, name, text, text, text, text)',
 								 'teamacl.protect(regclass, name, text, text, text, text)');
 
 ALTER FUNCTION teamacl.unprotect(regclass) RENAME TO unprotect_0_2;
@@ -395,7 +445,7 @@ BEGIN
 	IF tbl IS NULL THEN
 		RAISE EXCEPTION 'table must not be null' USING ERRCODE = '22004';
 	END IF;
-	PERFORM teamacl._check_table_owner(tbl);
+	PERFORM teamacl_internal._check_table_owner(tbl);
 	SELECT * INTO v_p FROM teamacl.protected_tables p WHERE p.tbl OPERATOR(pg_catalog.=) unprotect.tbl FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'table % is not protected by teamacl', tbl USING ERRCODE = '42704';
@@ -407,23 +457,23 @@ BEGIN
 	-- the table first, then its children from the top down: each ALTER
 	-- TABLE fires teamacl's event trigger, which would protect again a
 	-- child whose ancestor is still protected
-	PERFORM teamacl._unprotect_one(v_p);
+	PERFORM teamacl_internal._unprotect_one(v_p);
 	FOR v_child IN SELECT p.* FROM teamacl.protected_tables p
-					 LEFT JOIN teamacl._descendants(unprotect.tbl) d ON d.child OPERATOR(pg_catalog.=) p.tbl
+					 LEFT JOIN teamacl_internal._descendants(unprotect.tbl) d ON d.child OPERATOR(pg_catalog.=) p.tbl
 					WHERE p.parent OPERATOR(pg_catalog.=) unprotect.tbl
 					ORDER BY d.depth NULLS LAST, p.tbl LOOP
-		PERFORM teamacl._unprotect_one(v_child);
+		PERFORM teamacl_internal._unprotect_one(v_child);
 	END LOOP;
 END
 $$;
 COMMENT ON FUNCTION teamacl.unprotect(regclass) IS
 	'Undo protect(): drop its policies and restore the RLS flags of the table and of the partitions and children protected with it';
-SELECT teamacl._carry_privileges('teamacl.unprotect_0_2(regclass)', 'teamacl.unprotect(regclass)');
+SELECT teamacl_internal._carry_privileges('teamacl.unprotect_0_2(regclass)', 'teamacl.unprotect(regclass)');
 
 -- New partitions and inheritance children of protected tables (CREATE
 -- TABLE ... PARTITION OF / INHERITS, ATTACH PARTITION, INHERIT) are
 -- protected as they appear, within the same statement.
-CREATE FUNCTION teamacl._on_ddl_end() RETURNS event_trigger
+CREATE FUNCTION teamacl_internal._on_ddl_end() RETURNS event_trigger
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_rel oid;
@@ -435,15 +485,15 @@ BEGIN
 				  WHERE c.classid OPERATOR(pg_catalog.=) 'pg_class'::regclass AND c.objsubid OPERATOR(pg_catalog.=) 0
 					AND c.object_type IN ('table', 'foreign table')
 					AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid OPERATOR(pg_catalog.=) c.objid) LOOP
-		PERFORM teamacl._sync_children(v_rel::regclass);
+		PERFORM teamacl_internal._sync_children(v_rel::regclass);
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION teamacl._on_ddl_end() IS 'Internal event trigger: protect new partitions and inheritance children of protected tables';
-REVOKE ALL ON FUNCTION teamacl._on_ddl_end() FROM PUBLIC;
+COMMENT ON FUNCTION teamacl_internal._on_ddl_end() IS 'Internal event trigger: protect new partitions and inheritance children of protected tables';
+REVOKE ALL ON FUNCTION teamacl_internal._on_ddl_end() FROM PUBLIC;
 CREATE EVENT TRIGGER teamacl_ddl_end ON ddl_command_end
 	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
-	EXECUTE FUNCTION teamacl._on_ddl_end();
+	EXECUTE FUNCTION teamacl_internal._on_ddl_end();
 
 -- partitions and children of tables protected before 0.3 are protected now
 DO $$
@@ -452,7 +502,7 @@ DECLARE
 	v_before bigint := (SELECT count(*) FROM teamacl.protected_tables);
 BEGIN
 	FOR v_tbl IN SELECT p.tbl FROM teamacl.protected_tables p ORDER BY p.tbl::text LOOP
-		PERFORM teamacl._sync_children(v_tbl);
+		PERFORM teamacl_internal._sync_children(v_tbl);
 	END LOOP;
 	IF (SELECT count(*) FROM teamacl.protected_tables) > v_before THEN
 		RAISE NOTICE 'teamacl: % partitions and inheritance children of protected tables are now protected',
@@ -483,7 +533,7 @@ BEGIN
 						   ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
 					   WHERE i.indrelid OPERATOR(pg_catalog.=) v_p.tbl AND a.attname OPERATOR(pg_catalog.=) v_p.team_column
 						 AND i.indisvalid AND i.indpred IS NULL
-						 AND teamacl._am_searches_arrays(ic.relam)) THEN
+						 AND teamacl_internal._am_searches_arrays(ic.relam)) THEN
 			severity := 'warning'; object := v_p.tbl::text;
 			problem := format('team column %I has no btree index starting with it%s', v_p.team_column,
 				(SELECT ' (' || string_agg(format('%s is a %s index, which cannot serve the permission check',
@@ -494,11 +544,11 @@ BEGIN
 				   JOIN pg_attribute a
 					 ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
 				  WHERE i.indrelid OPERATOR(pg_catalog.=) v_p.tbl AND a.attname OPERATOR(pg_catalog.=) v_p.team_column
-					AND NOT teamacl._am_searches_arrays(ic.relam)));
+					AND NOT teamacl_internal._am_searches_arrays(ic.relam)));
 			fix := format('CREATE INDEX ON %s (%I);', v_p.tbl, v_p.team_column);
 			RETURN NEXT;
 		END IF;
-		v_now := teamacl._policy_texts(v_p.tbl);
+		v_now := teamacl_internal._policy_texts(v_p.tbl);
 		IF v_now IS DISTINCT FROM v_p.policies THEN
 			severity := 'error'; object := v_p.tbl::text;
 			problem := 'teamacl policies were changed or dropped since protect()';
@@ -522,10 +572,10 @@ BEGIN
 								p.insert_permission, p.update_permission, p.delete_permission)
 					ELSE format('REVOKE ALL ON %s FROM PUBLIC; -- and from every role that serves end users', d.child) END
 		  FROM teamacl.protected_tables p
-		 CROSS JOIN LATERAL teamacl._descendants(p.tbl) d
+		 CROSS JOIN LATERAL teamacl_internal._descendants(p.tbl) d
 		  JOIN pg_class c ON c.oid OPERATOR(pg_catalog.=) d.child
 		 WHERE NOT EXISTS (SELECT 1 FROM teamacl.protected_tables x WHERE x.tbl OPERATOR(pg_catalog.=) d.child)
-		   AND (teamacl._protected_ancestor(d.child)).tbl OPERATOR(pg_catalog.=) p.tbl
+		   AND (teamacl_internal._protected_ancestor(d.child)).tbl OPERATOR(pg_catalog.=) p.tbl
 		 ORDER BY 1
 	LOOP
 		severity := 'error';
@@ -691,6 +741,8 @@ END
 $$;
 COMMENT ON FUNCTION teamacl.doctor() IS
 	'One row per problem a DBA should look at: protected tables without a usable index or with unforced RLS, unprotected partitions and children, privileges RLS does not govern, stale login-role mappings, drifted or foreign teamacl policies, definer views, BYPASSRLS readers, set_user grantees, definer functions without a pinned search_path';
-SELECT teamacl._carry_privileges('teamacl.doctor_0_2()', 'teamacl.doctor()');
+SELECT teamacl_internal._carry_privileges('teamacl.doctor_0_2()', 'teamacl.doctor()');
 
-DROP FUNCTION teamacl._carry_privileges(regprocedure, regprocedure);
+DROP FUNCTION teamacl_internal._carry_privileges(regprocedure, regprocedure);
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA teamacl_internal FROM PUBLIC;

@@ -24,7 +24,7 @@ SELECT name, plan, personal FROM teamacl.teams WHERE id = :'acme';
 SELECT teamacl.permissions(:'acme') = (SELECT array_agg(name ORDER BY name) FROM teamacl.permissions) AS owner_holds_all;
 
 -- built-in roles hold exactly the documented permissions
-SELECT r.name, teamacl._role_permissions(r.id) FROM teamacl.roles r WHERE r.builtin ORDER BY r.name;
+SELECT r.name, teamacl_internal._role_permissions(r.id) FROM teamacl.roles r WHERE r.builtin ORDER BY r.name;
 
 -- add_member, and the roles it may give
 SELECT teamacl.add_member(:'acme', 'bob@example.com', 'admin') = :'bob' AS bob_admin;

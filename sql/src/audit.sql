@@ -5,7 +5,7 @@
 
 -- SECURITY DEFINER: a DBA granted DML on teamacl's tables is audited too,
 -- without needing rights on the audit log.
-CREATE FUNCTION teamacl._audit() RETURNS trigger
+CREATE FUNCTION teamacl_internal._audit() RETURNS trigger
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_old jsonb;
@@ -63,19 +63,19 @@ BEGIN
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION teamacl._audit() IS 'Internal trigger: write one audit_log row per changed row (never a token hash)';
+COMMENT ON FUNCTION teamacl_internal._audit() IS 'Internal trigger: write one audit_log row per changed row (never a token hash)';
 
-CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.teams FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
-CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.members FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
-CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.roles FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
-CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.role_permissions FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
-CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.permissions FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
-CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.plans FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
-CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.invitations FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
-CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.ownership_transfers FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
-CREATE TRIGGER audit AFTER INSERT OR DELETE ON teamacl.protected_tables FOR EACH ROW EXECUTE FUNCTION teamacl._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.teams FOR EACH ROW EXECUTE FUNCTION teamacl_internal._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.members FOR EACH ROW EXECUTE FUNCTION teamacl_internal._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.roles FOR EACH ROW EXECUTE FUNCTION teamacl_internal._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.role_permissions FOR EACH ROW EXECUTE FUNCTION teamacl_internal._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.permissions FOR EACH ROW EXECUTE FUNCTION teamacl_internal._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.plans FOR EACH ROW EXECUTE FUNCTION teamacl_internal._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.invitations FOR EACH ROW EXECUTE FUNCTION teamacl_internal._audit();
+CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.ownership_transfers FOR EACH ROW EXECUTE FUNCTION teamacl_internal._audit();
+CREATE TRIGGER audit AFTER INSERT OR DELETE ON teamacl.protected_tables FOR EACH ROW EXECUTE FUNCTION teamacl_internal._audit();
 
-CREATE FUNCTION teamacl._audit_append_only() RETURNS trigger
+CREATE FUNCTION teamacl_internal._audit_append_only() RETURNS trigger
 	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user) THEN
@@ -86,15 +86,15 @@ BEGIN
 	RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END
 $$;
-COMMENT ON FUNCTION teamacl._audit_append_only() IS 'Internal trigger: refuse UPDATE, DELETE and TRUNCATE of the audit log to non-superusers';
+COMMENT ON FUNCTION teamacl_internal._audit_append_only() IS 'Internal trigger: refuse UPDATE, DELETE and TRUNCATE of the audit log to non-superusers';
 CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON teamacl.audit_log
-	FOR EACH ROW EXECUTE FUNCTION teamacl._audit_append_only();
+	FOR EACH ROW EXECUTE FUNCTION teamacl_internal._audit_append_only();
 CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON teamacl.audit_log
-	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._audit_append_only();
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl_internal._audit_append_only();
 ALTER TABLE teamacl.audit_log ENABLE ALWAYS TRIGGER append_only;
 ALTER TABLE teamacl.audit_log ENABLE ALWAYS TRIGGER append_only_truncate;
 
-CREATE FUNCTION teamacl._emit(event text, team_id uuid, payload jsonb) RETURNS void
+CREATE FUNCTION teamacl_internal._emit(event text, team_id uuid, payload jsonb) RETURNS void
 	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_id bigint;
@@ -104,4 +104,4 @@ BEGIN
 	PERFORM pg_notify('teamacl_outbox', json_build_object('id', v_id, 'event', event)::text);
 END
 $$;
-COMMENT ON FUNCTION teamacl._emit(text, uuid, jsonb) IS 'Internal: add an outbox event and NOTIFY teamacl_outbox (at commit)';
+COMMENT ON FUNCTION teamacl_internal._emit(text, uuid, jsonb) IS 'Internal: add an outbox event and NOTIFY teamacl_outbox (at commit)';

@@ -18,28 +18,28 @@ COMMENT ON FUNCTION teamacl.set_user(uuid, boolean) IS
 	'Name the end user this session acts for (NULL clears); transaction-local unless is_local is false. Grant EXECUTE only to the application''s login role';
 REVOKE ALL ON FUNCTION teamacl.set_user(uuid, boolean) FROM PUBLIC;
 
-CREATE FUNCTION teamacl._outer_role() RETURNS oid
+CREATE FUNCTION teamacl_internal._outer_role() RETURNS oid
 	AS 'MODULE_PATHNAME', 'teamacl_outer_role'
 	LANGUAGE C STABLE PARALLEL SAFE;
-COMMENT ON FUNCTION teamacl._outer_role() IS
+COMMENT ON FUNCTION teamacl_internal._outer_role() IS
 	'Internal: the role in effect outside SECURITY DEFINER functions (follows SET ROLE)';
 
-CREATE FUNCTION teamacl._has_permission_support(internal) RETURNS internal
+CREATE FUNCTION teamacl_internal._has_permission_support(internal) RETURNS internal
 	AS 'MODULE_PATHNAME', 'teamacl_has_permission_support'
 	LANGUAGE C STRICT;
-COMMENT ON FUNCTION teamacl._has_permission_support(internal) IS
+COMMENT ON FUNCTION teamacl_internal._has_permission_support(internal) IS
 	'Internal planner support: lets has_permission(team_column, ...) use an index on team_column, with real selectivity';
 
-CREATE FUNCTION teamacl._am_searches_arrays(am oid) RETURNS boolean
+CREATE FUNCTION teamacl_internal._am_searches_arrays(am oid) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'teamacl_am_searches_arrays'
 	LANGUAGE C STABLE STRICT PARALLEL SAFE;
-COMMENT ON FUNCTION teamacl._am_searches_arrays(oid) IS
+COMMENT ON FUNCTION teamacl_internal._am_searches_arrays(oid) IS
 	'Internal: whether indexes of an access method take column = ANY (array) conditions, as has_permission()''s index condition needs';
 
 CREATE FUNCTION teamacl.has_permission(team_id uuid, permission text) RETURNS boolean
 	AS 'MODULE_PATHNAME', 'teamacl_has_permission'
 	LANGUAGE C STABLE STRICT PARALLEL SAFE COST 1
-	SUPPORT teamacl._has_permission_support;
+	SUPPORT teamacl_internal._has_permission_support;
 COMMENT ON FUNCTION teamacl.has_permission(uuid, text) IS
 	'Whether the current user holds the permission in the team';
 
@@ -67,8 +67,8 @@ CREATE FUNCTION teamacl.cache_stats(OUT users integer, OUT bytes bigint, OUT gen
 COMMENT ON FUNCTION teamacl.cache_stats() IS
 	'This backend''s permission cache: cached users, bytes allocated, invalidation generation';
 
-CREATE FUNCTION teamacl._invalidate_cache() RETURNS trigger
+CREATE FUNCTION teamacl_internal._invalidate_cache() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'teamacl_invalidate_trigger'
 	LANGUAGE C;
-COMMENT ON FUNCTION teamacl._invalidate_cache() IS
+COMMENT ON FUNCTION teamacl_internal._invalidate_cache() IS
 	'Internal trigger: tells every backend to drop its cached permissions at commit';

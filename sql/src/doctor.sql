@@ -19,7 +19,7 @@ BEGIN
 						   ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
 					   WHERE i.indrelid OPERATOR(pg_catalog.=) v_p.tbl AND a.attname OPERATOR(pg_catalog.=) v_p.team_column
 						 AND i.indisvalid AND i.indpred IS NULL
-						 AND teamacl._am_searches_arrays(ic.relam)) THEN
+						 AND teamacl_internal._am_searches_arrays(ic.relam)) THEN
 			severity := 'warning'; object := v_p.tbl::text;
 			problem := format('team column %I has no btree index starting with it%s', v_p.team_column,
 				(SELECT ' (' || string_agg(format('%s is a %s index, which cannot serve the permission check',
@@ -30,11 +30,11 @@ BEGIN
 				   JOIN pg_attribute a
 					 ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) i.indkey[0]
 				  WHERE i.indrelid OPERATOR(pg_catalog.=) v_p.tbl AND a.attname OPERATOR(pg_catalog.=) v_p.team_column
-					AND NOT teamacl._am_searches_arrays(ic.relam)));
+					AND NOT teamacl_internal._am_searches_arrays(ic.relam)));
 			fix := format('CREATE INDEX ON %s (%I);', v_p.tbl, v_p.team_column);
 			RETURN NEXT;
 		END IF;
-		v_now := teamacl._policy_texts(v_p.tbl);
+		v_now := teamacl_internal._policy_texts(v_p.tbl);
 		IF v_now IS DISTINCT FROM v_p.policies THEN
 			severity := 'error'; object := v_p.tbl::text;
 			problem := 'teamacl policies were changed or dropped since protect()';
@@ -58,10 +58,10 @@ BEGIN
 								p.insert_permission, p.update_permission, p.delete_permission)
 					ELSE format('REVOKE ALL ON %s FROM PUBLIC; -- and from every role that serves end users', d.child) END
 		  FROM teamacl.protected_tables p
-		 CROSS JOIN LATERAL teamacl._descendants(p.tbl) d
+		 CROSS JOIN LATERAL teamacl_internal._descendants(p.tbl) d
 		  JOIN pg_class c ON c.oid OPERATOR(pg_catalog.=) d.child
 		 WHERE NOT EXISTS (SELECT 1 FROM teamacl.protected_tables x WHERE x.tbl OPERATOR(pg_catalog.=) d.child)
-		   AND (teamacl._protected_ancestor(d.child)).tbl OPERATOR(pg_catalog.=) p.tbl
+		   AND (teamacl_internal._protected_ancestor(d.child)).tbl OPERATOR(pg_catalog.=) p.tbl
 		 ORDER BY 1
 	LOOP
 		severity := 'error';

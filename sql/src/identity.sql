@@ -4,16 +4,16 @@
 -- mapping login roles (the C side is src/identity.c).
 
 -- teamacl's settings exist once its library is loaded: load it first.
-CREATE FUNCTION teamacl._setting(name text) RETURNS text
+CREATE FUNCTION teamacl_internal._setting(name text) RETURNS text
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	PERFORM teamacl._outer_role();
+	PERFORM teamacl_internal._outer_role();
 	RETURN current_setting(name);
 END
 $$;
-COMMENT ON FUNCTION teamacl._setting(text) IS 'Internal: the value of a teamacl setting, loading the library if needed';
+COMMENT ON FUNCTION teamacl_internal._setting(text) IS 'Internal: the value of a teamacl setting, loading the library if needed';
 
-CREATE FUNCTION teamacl._me() RETURNS uuid
+CREATE FUNCTION teamacl_internal._me() RETURNS uuid
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_user uuid := teamacl.current_user_id();
@@ -27,9 +27,9 @@ BEGIN
 	RETURN v_user;
 END
 $$;
-COMMENT ON FUNCTION teamacl._me() IS 'Internal: the identified user, or raise 42501';
+COMMENT ON FUNCTION teamacl_internal._me() IS 'Internal: the identified user, or raise 42501';
 
-CREATE FUNCTION teamacl._check_email(email text) RETURNS text
+CREATE FUNCTION teamacl_internal._check_email(email text) RETURNS text
 	LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_email text := teamacl.normalize_email(email);
@@ -43,12 +43,12 @@ BEGIN
 	RETURN v_email;
 END
 $$;
-COMMENT ON FUNCTION teamacl._check_email(text) IS 'Internal: validate and normalise an email address, or raise 22023';
+COMMENT ON FUNCTION teamacl_internal._check_email(text) IS 'Internal: validate and normalise an email address, or raise 22023';
 
-CREATE FUNCTION teamacl._find_or_add_user(email text) RETURNS uuid
+CREATE FUNCTION teamacl_internal._find_or_add_user(email text) RETURNS uuid
 	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_email text := teamacl._check_email(email);
+	v_email text := teamacl_internal._check_email(email);
 	v_id uuid;
 BEGIN
 	INSERT INTO teamacl.users (email, registered) VALUES (v_email, false)
@@ -60,14 +60,14 @@ BEGIN
 	RETURN v_id;
 END
 $$;
-COMMENT ON FUNCTION teamacl._find_or_add_user(text) IS 'Internal: the user with that email, adding a placeholder when none has signed up';
+COMMENT ON FUNCTION teamacl_internal._find_or_add_user(text) IS 'Internal: the user with that email, adding a placeholder when none has signed up';
 
-CREATE FUNCTION teamacl._register(email text, display_name text, db_role name, password_hash text,
+CREATE FUNCTION teamacl_internal._register(email text, display_name text, db_role name, password_hash text,
 								  user_id uuid DEFAULT NULL)
 	RETURNS uuid
 	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_email text := teamacl._check_email(email);
+	v_email text := teamacl_internal._check_email(email);
 	v_user teamacl.users;
 	v_team uuid;
 BEGIN
@@ -118,14 +118,14 @@ BEGIN
 	RETURN v_user.id;
 END
 $$;
-COMMENT ON FUNCTION teamacl._register(text, text, name, text, uuid) IS
+COMMENT ON FUNCTION teamacl_internal._register(text, text, name, text, uuid) IS
 	'Internal: sign a user up (claiming a placeholder), create the personal account';
 
 CREATE FUNCTION teamacl.register_user(email text, display_name text DEFAULT NULL, db_role name DEFAULT NULL,
 									  user_id uuid DEFAULT NULL)
 	RETURNS uuid
 	LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-	RETURN teamacl._register(email, display_name, db_role, NULL, user_id);
+	RETURN teamacl_internal._register(email, display_name, db_role, NULL, user_id);
 COMMENT ON FUNCTION teamacl.register_user(text, text, name, uuid) IS
 	'Sign a user up (claiming a placeholder with the same email) and create their personal account; optionally map a login role, or choose the id (e.g. Supabase auth.users.id)';
 REVOKE ALL ON FUNCTION teamacl.register_user(text, text, name, uuid) FROM PUBLIC;

@@ -4,7 +4,7 @@
 -- the no-escalation rule, the team lock every membership change takes,
 -- and adding, removing and re-roling members.
 
-CREATE FUNCTION teamacl._check_permissions(permissions text[]) RETURNS void
+CREATE FUNCTION teamacl_internal._check_permissions(permissions text[]) RETURNS void
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_missing text;
@@ -23,9 +23,9 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION teamacl._check_permissions(text[]) IS 'Internal: raise 42704 unless every name is a defined permission';
+COMMENT ON FUNCTION teamacl_internal._check_permissions(text[]) IS 'Internal: raise 42704 unless every name is a defined permission';
 
-CREATE FUNCTION teamacl._role_permissions(role_id uuid) RETURNS text[]
+CREATE FUNCTION teamacl_internal._role_permissions(role_id uuid) RETURNS text[]
 	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	SELECT COALESCE(pg_catalog.array_agg(p.name ORDER BY p.name), '{}')
@@ -40,10 +40,10 @@ BEGIN ATOMIC
 								AND x.permission OPERATOR(pg_catalog.=) p.name AND NOT x.excluded)
 		   END;
 END;
-COMMENT ON FUNCTION teamacl._role_permissions(uuid) IS 'Internal: the effective permissions of a role, sorted';
+COMMENT ON FUNCTION teamacl_internal._role_permissions(uuid) IS 'Internal: the effective permissions of a role, sorted';
 
 -- The no-escalation rule: the caller must hold every permission given.
-CREATE FUNCTION teamacl._check_grantable(team_id uuid, permissions text[], action text) RETURNS void
+CREATE FUNCTION teamacl_internal._check_grantable(team_id uuid, permissions text[], action text) RETURNS void
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_mine text[] := teamacl.permissions(team_id);
@@ -59,9 +59,9 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION teamacl._check_grantable(uuid, text[], text) IS 'Internal: raise 42501 unless the caller holds all the permissions in the team';
+COMMENT ON FUNCTION teamacl_internal._check_grantable(uuid, text[], text) IS 'Internal: raise 42501 unless the caller holds all the permissions in the team';
 
-CREATE FUNCTION teamacl._find_role(team_id uuid, role_name text) RETURNS teamacl.roles
+CREATE FUNCTION teamacl_internal._find_role(team_id uuid, role_name text) RETURNS teamacl.roles
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_role teamacl.roles;
@@ -79,12 +79,12 @@ BEGIN
 	RETURN v_role;
 END
 $$;
-COMMENT ON FUNCTION teamacl._find_role(uuid, text) IS 'Internal: the role of that name usable in the team (custom first, then global), or raise 42704';
+COMMENT ON FUNCTION teamacl_internal._find_role(uuid, text) IS 'Internal: the role of that name usable in the team (custom first, then global), or raise 42704';
 
 -- Lock the team row: every membership change of a team runs under it, so
 -- owner counts and seat counts cannot race.  Permission is checked before
 -- (fail fast) and after (the lock may have waited for a change) locking.
-CREATE FUNCTION teamacl._lock_team(team_id uuid, permission text) RETURNS teamacl.teams
+CREATE FUNCTION teamacl_internal._lock_team(team_id uuid, permission text) RETURNS teamacl.teams
 	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_team teamacl.teams;
@@ -99,21 +99,21 @@ BEGIN
 	RETURN v_team;
 END
 $$;
-COMMENT ON FUNCTION teamacl._lock_team(uuid, text) IS 'Internal: check the permission, lock the team row, check again';
+COMMENT ON FUNCTION teamacl_internal._lock_team(uuid, text) IS 'Internal: check the permission, lock the team row, check again';
 
-CREATE FUNCTION teamacl._owner_count(team_id uuid) RETURNS bigint
+CREATE FUNCTION teamacl_internal._owner_count(team_id uuid) RETURNS bigint
 	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	SELECT count(*) FROM teamacl.members m
 	 WHERE m.team_id OPERATOR(pg_catalog.=) _owner_count.team_id
 	   AND m.role_id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid;
 END;
-COMMENT ON FUNCTION teamacl._owner_count(uuid) IS 'Internal: how many owners the team has';
+COMMENT ON FUNCTION teamacl_internal._owner_count(uuid) IS 'Internal: how many owners the team has';
 
-CREATE FUNCTION teamacl._catalog_admin() RETURNS void
+CREATE FUNCTION teamacl_internal._catalog_admin() RETURNS void
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	IF NOT has_function_privilege(teamacl._outer_role(), 'teamacl.define_permission(text, text)', 'EXECUTE') THEN
+	IF NOT has_function_privilege(teamacl_internal._outer_role(), 'teamacl.define_permission(text, text)', 'EXECUTE') THEN
 		RAISE EXCEPTION 'permission denied to change the global role catalogue'
 			USING ERRCODE = '42501',
 				  DETAIL = 'Global roles affect every team.',
@@ -121,12 +121,12 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION teamacl._catalog_admin() IS 'Internal: raise 42501 unless the outer role may manage permissions and global roles';
+COMMENT ON FUNCTION teamacl_internal._catalog_admin() IS 'Internal: raise 42501 unless the outer role may manage permissions and global roles';
 
 -- What every way of adding a member checks first: a personal account takes
 -- no members, the owner role is never handed out this way, and the caller
 -- must hold every permission of the role (no escalation).
-CREATE FUNCTION teamacl._check_new_member(team teamacl.teams, role teamacl.roles, via text) RETURNS void
+CREATE FUNCTION teamacl_internal._check_new_member(team teamacl.teams, role teamacl.roles, via text) RETURNS void
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF team.personal THEN
@@ -137,14 +137,14 @@ BEGIN
 		RAISE EXCEPTION 'the owner role cannot be given by %', via USING ERRCODE = '42501',
 			HINT = 'Ownership changes hands with teamacl.request_ownership_transfer().';
 	END IF;
-	PERFORM teamacl._check_grantable(team.id, teamacl._role_permissions(role.id), format('grant role "%s"', role.name));
+	PERFORM teamacl_internal._check_grantable(team.id, teamacl_internal._role_permissions(role.id), format('grant role "%s"', role.name));
 END
 $$;
-COMMENT ON FUNCTION teamacl._check_new_member(teamacl.teams, teamacl.roles, text) IS
+COMMENT ON FUNCTION teamacl_internal._check_new_member(teamacl.teams, teamacl.roles, text) IS
 	'Internal: the checks every way of adding a member makes (personal account, owner role, no escalation)';
 
 -- The user with that email must not be a member yet (23505).
-CREATE FUNCTION teamacl._check_not_member(team_id uuid, email text) RETURNS void
+CREATE FUNCTION teamacl_internal._check_not_member(team_id uuid, email text) RETURNS void
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	IF EXISTS (SELECT 1 FROM teamacl.members m JOIN teamacl.users u ON u.id OPERATOR(pg_catalog.=) m.user_id
@@ -155,19 +155,19 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION teamacl._check_not_member(uuid, text) IS 'Internal: raise 23505 if the email already belongs to a member of the team';
+COMMENT ON FUNCTION teamacl_internal._check_not_member(uuid, text) IS 'Internal: raise 23505 if the email already belongs to a member of the team';
 
 CREATE FUNCTION teamacl.add_member(team_id uuid, email text, role text) RETURNS uuid
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_me uuid := teamacl._me();
-	v_team teamacl.teams := teamacl._lock_team(team_id, 'members.invite');
-	v_role teamacl.roles := teamacl._find_role(team_id, role);
+	v_me uuid := teamacl_internal._me();
+	v_team teamacl.teams := teamacl_internal._lock_team(team_id, 'members.invite');
+	v_role teamacl.roles := teamacl_internal._find_role(team_id, role);
 	v_user uuid;
 BEGIN
-	PERFORM teamacl._check_new_member(v_team, v_role, 'add_member');
-	v_user := teamacl._find_or_add_user(email);
-	PERFORM teamacl._check_not_member(team_id, email);
+	PERFORM teamacl_internal._check_new_member(v_team, v_role, 'add_member');
+	v_user := teamacl_internal._find_or_add_user(email);
+	PERFORM teamacl_internal._check_not_member(team_id, email);
 	-- a pending invitation for the same person is used up by the direct
 	-- add: its seat becomes the member's, and its token stops working
 	UPDATE teamacl.invitations i
@@ -177,7 +177,7 @@ BEGIN
 	 WHERE i.team_id OPERATOR(pg_catalog.=) add_member.team_id
 	   AND i.email OPERATOR(pg_catalog.=) teamacl.normalize_email(add_member.email)
 	   AND i.status OPERATOR(pg_catalog.=) 'pending';
-	PERFORM teamacl._check_seats(v_team, 1);
+	PERFORM teamacl_internal._check_seats(v_team, 1);
 	INSERT INTO teamacl.members (team_id, user_id, role_id, added_by) VALUES (team_id, v_user, v_role.id, v_me);
 	RETURN v_user;
 END
@@ -185,7 +185,7 @@ $$;
 COMMENT ON FUNCTION teamacl.add_member(uuid, text, text) IS
 	'Add a member by email, without invitation (needs members.invite); works for emails not signed up yet, and uses up a pending invitation for the same email';
 
-CREATE FUNCTION teamacl._member_role(team_id uuid, user_id uuid) RETURNS teamacl.roles
+CREATE FUNCTION teamacl_internal._member_role(team_id uuid, user_id uuid) RETURNS teamacl.roles
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_role teamacl.roles;
@@ -198,25 +198,25 @@ BEGIN
 	RETURN v_role;
 END
 $$;
-COMMENT ON FUNCTION teamacl._member_role(uuid, uuid) IS 'Internal: a member''s role, or raise 42704';
+COMMENT ON FUNCTION teamacl_internal._member_role(uuid, uuid) IS 'Internal: a member''s role, or raise 42704';
 
 CREATE FUNCTION teamacl.remove_member(team_id uuid, user_id uuid) RETURNS void
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_team teamacl.teams := teamacl._lock_team(team_id, 'members.remove');
-	v_role teamacl.roles := teamacl._member_role(team_id, user_id);
+	v_team teamacl.teams := teamacl_internal._lock_team(team_id, 'members.remove');
+	v_role teamacl.roles := teamacl_internal._member_role(team_id, user_id);
 BEGIN
 	IF NOT v_role.removable THEN
 		RAISE EXCEPTION 'members with role "%" cannot be removed', v_role.name
 			USING ERRCODE = '55000',
 				  HINT = 'Change the member''s role first.';
 	END IF;
-	PERFORM teamacl._check_grantable(team_id, teamacl._role_permissions(v_role.id), format('remove a member with role "%s"', v_role.name));
+	PERFORM teamacl_internal._check_grantable(team_id, teamacl_internal._role_permissions(v_role.id), format('remove a member with role "%s"', v_role.name));
 	IF v_team.personal THEN
 		RAISE EXCEPTION 'cannot remove the owner of a personal account' USING ERRCODE = '22023';
 	END IF;
 	IF v_role.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid
-	   AND teamacl._owner_count(team_id) <= 1 THEN
+	   AND teamacl_internal._owner_count(team_id) <= 1 THEN
 		RAISE EXCEPTION 'cannot remove the last owner of team %', team_id
 			USING ERRCODE = '55000',
 				  HINT = 'Transfer ownership first.';
@@ -231,9 +231,9 @@ COMMENT ON FUNCTION teamacl.remove_member(uuid, uuid) IS
 CREATE FUNCTION teamacl.change_role(team_id uuid, user_id uuid, role text) RETURNS void
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_team teamacl.teams := teamacl._lock_team(team_id, 'members.change_role');
-	v_old teamacl.roles := teamacl._member_role(team_id, user_id);
-	v_new teamacl.roles := teamacl._find_role(team_id, role);
+	v_team teamacl.teams := teamacl_internal._lock_team(team_id, 'members.change_role');
+	v_old teamacl.roles := teamacl_internal._member_role(team_id, user_id);
+	v_new teamacl.roles := teamacl_internal._find_role(team_id, role);
 BEGIN
 	IF v_new.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid THEN
 		RAISE EXCEPTION 'the owner role cannot be given by change_role' USING ERRCODE = '42501',
@@ -242,10 +242,10 @@ BEGIN
 	IF v_team.personal THEN
 		RAISE EXCEPTION 'cannot change roles in a personal account' USING ERRCODE = '22023';
 	END IF;
-	PERFORM teamacl._check_grantable(team_id, teamacl._role_permissions(v_old.id), format('change the role of a member with role "%s"', v_old.name));
-	PERFORM teamacl._check_grantable(team_id, teamacl._role_permissions(v_new.id), format('grant role "%s"', v_new.name));
+	PERFORM teamacl_internal._check_grantable(team_id, teamacl_internal._role_permissions(v_old.id), format('change the role of a member with role "%s"', v_old.name));
+	PERFORM teamacl_internal._check_grantable(team_id, teamacl_internal._role_permissions(v_new.id), format('grant role "%s"', v_new.name));
 	IF v_old.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid
-	   AND teamacl._owner_count(team_id) <= 1 THEN
+	   AND teamacl_internal._owner_count(team_id) <= 1 THEN
 		RAISE EXCEPTION 'cannot change the role of the last owner of team %', team_id
 			USING ERRCODE = '55000',
 				  HINT = 'Transfer ownership first.';
@@ -260,15 +260,15 @@ COMMENT ON FUNCTION teamacl.change_role(uuid, uuid, text) IS
 CREATE FUNCTION teamacl.leave_team(team_id uuid) RETURNS void
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_me uuid := teamacl._me();
-	v_team teamacl.teams := teamacl._lock_team(team_id, 'team.read');
-	v_role teamacl.roles := teamacl._member_role(team_id, v_me);
+	v_me uuid := teamacl_internal._me();
+	v_team teamacl.teams := teamacl_internal._lock_team(team_id, 'team.read');
+	v_role teamacl.roles := teamacl_internal._member_role(team_id, v_me);
 BEGIN
 	IF v_team.personal THEN
 		RAISE EXCEPTION 'cannot leave a personal account' USING ERRCODE = '22023';
 	END IF;
 	IF v_role.id OPERATOR(pg_catalog.=) '00000000-0000-4000-a000-000000000001'::uuid
-	   AND teamacl._owner_count(team_id) <= 1 THEN
+	   AND teamacl_internal._owner_count(team_id) <= 1 THEN
 		RAISE EXCEPTION 'the last owner cannot leave team %', team_id
 			USING ERRCODE = '55000',
 				  HINT = 'Transfer ownership or delete the team first.';
@@ -321,19 +321,19 @@ BEGIN
 		RAISE EXCEPTION 'description is too long' USING ERRCODE = '22023',
 			DETAIL = 'A description has at most 1000 characters.';
 	END IF;
-	PERFORM teamacl._check_permissions(permissions);
+	PERFORM teamacl_internal._check_permissions(permissions);
 	IF team_id IS NULL THEN
-		PERFORM teamacl._catalog_admin();
+		PERFORM teamacl_internal._catalog_admin();
 		LOCK TABLE teamacl.roles IN SHARE ROW EXCLUSIVE MODE;
 		IF EXISTS (SELECT 1 FROM teamacl.roles r WHERE r.name OPERATOR(pg_catalog.=) create_role.name) THEN
 			RAISE EXCEPTION 'role "%" already exists', name USING ERRCODE = '42710';
 		END IF;
 	ELSE
-		v_team := teamacl._lock_team(team_id, 'team.update');
+		v_team := teamacl_internal._lock_team(team_id, 'team.update');
 		IF v_team.personal THEN
 			RAISE EXCEPTION 'a personal account cannot have custom roles' USING ERRCODE = '22023';
 		END IF;
-		PERFORM teamacl._check_grantable(team_id, permissions, format('create role "%s"', name));
+		PERFORM teamacl_internal._check_grantable(team_id, permissions, format('create role "%s"', name));
 		IF EXISTS (SELECT 1 FROM teamacl.roles r WHERE r.name OPERATOR(pg_catalog.=) create_role.name
 					AND (r.team_id IS NULL OR r.team_id OPERATOR(pg_catalog.=) create_role.team_id)) THEN
 			RAISE EXCEPTION 'role "%" already exists', name USING ERRCODE = '42710';
@@ -357,9 +357,9 @@ DECLARE
 	v_users bigint;
 BEGIN
 	IF team_id IS NULL THEN
-		PERFORM teamacl._catalog_admin();
+		PERFORM teamacl_internal._catalog_admin();
 	ELSE
-		PERFORM teamacl._lock_team(team_id, 'team.update');
+		PERFORM teamacl_internal._lock_team(team_id, 'team.update');
 	END IF;
 	SELECT * INTO v_role FROM teamacl.roles r
 	 WHERE r.name OPERATOR(pg_catalog.=) drop_role.name

@@ -3,7 +3,7 @@
 -- Members created directly with a password (bcrypt through pgcrypto)
 -- and password sign-in.
 
-CREATE FUNCTION teamacl._crypt(password text, salt text) RETURNS text
+CREATE FUNCTION teamacl_internal._crypt(password text, salt text) RETURNS text
 	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_nsp name;
@@ -13,20 +13,20 @@ BEGIN
 	 WHERE e.extname OPERATOR(pg_catalog.=) 'pgcrypto';
 	IF salt IS NULL THEN
 		EXECUTE format('SELECT %1$I.crypt($1, %1$I.gen_salt(''bf'', $2))', v_nsp)
-			INTO v_result USING password, teamacl._setting('teamacl.password_bcrypt_cost')::integer;
+			INTO v_result USING password, teamacl_internal._setting('teamacl.password_bcrypt_cost')::integer;
 	ELSE
 		EXECUTE format('SELECT %I.crypt($1, $2)', v_nsp) INTO v_result USING password, salt;
 	END IF;
 	RETURN v_result;
 END
 $$;
-COMMENT ON FUNCTION teamacl._crypt(text, text) IS 'Internal: pgcrypto crypt() with a new bcrypt salt (salt NULL) or against a stored hash';
+COMMENT ON FUNCTION teamacl_internal._crypt(text, text) IS 'Internal: pgcrypto crypt() with a new bcrypt salt (salt NULL) or against a stored hash';
 
-CREATE FUNCTION teamacl._check_password(password text) RETURNS void
+CREATE FUNCTION teamacl_internal._check_password(password text) RETURNS void
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_min integer := teamacl._setting('teamacl.password_min_length')::integer;
-	v_mixed boolean := teamacl._setting('teamacl.password_require_mix')::boolean;
+	v_min integer := teamacl_internal._setting('teamacl.password_min_length')::integer;
+	v_mixed boolean := teamacl_internal._setting('teamacl.password_require_mix')::boolean;
 BEGIN
 	IF password IS NULL OR length(password) < v_min OR octet_length(password) > 72
 	   OR (v_mixed AND NOT (password ~ '[[:alpha:]]' AND password ~ '[[:digit:]]' AND password ~ '[^[:alnum:]]')) THEN
@@ -37,24 +37,24 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION teamacl._check_password(text) IS 'Internal: raise 22023 unless the password meets the strength rule (never echoing it)';
+COMMENT ON FUNCTION teamacl_internal._check_password(text) IS 'Internal: raise 22023 unless the password meets the strength rule (never echoing it)';
 
 CREATE FUNCTION teamacl.create_member(team_id uuid, email text, display_name text, password text, role text)
 	RETURNS uuid
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_me uuid := teamacl._me();
-	v_team teamacl.teams := teamacl._lock_team(team_id, 'members.invite');
-	v_role teamacl.roles := teamacl._find_role(team_id, role);
+	v_me uuid := teamacl_internal._me();
+	v_team teamacl.teams := teamacl_internal._lock_team(team_id, 'members.invite');
+	v_role teamacl.roles := teamacl_internal._find_role(team_id, role);
 	v_user uuid;
 BEGIN
-	PERFORM teamacl._check_new_member(v_team, v_role, 'create_member');
-	PERFORM teamacl._check_password(password);
-	PERFORM teamacl._check_not_member(team_id, teamacl._check_email(email));
-	PERFORM teamacl._check_seats(v_team, 1);
-	v_user := teamacl._register(email, display_name, NULL, teamacl._crypt(password, NULL));
+	PERFORM teamacl_internal._check_new_member(v_team, v_role, 'create_member');
+	PERFORM teamacl_internal._check_password(password);
+	PERFORM teamacl_internal._check_not_member(team_id, teamacl_internal._check_email(email));
+	PERFORM teamacl_internal._check_seats(v_team, 1);
+	v_user := teamacl_internal._register(email, display_name, NULL, teamacl_internal._crypt(password, NULL));
 	INSERT INTO teamacl.members (team_id, user_id, role_id, added_by) VALUES (team_id, v_user, v_role.id, v_me);
-	PERFORM teamacl._emit('member.created', team_id,
+	PERFORM teamacl_internal._emit('member.created', team_id,
 						  jsonb_build_object('team_id', team_id, 'user_id', v_user, 'email', teamacl.normalize_email(email),
 											 'role', v_role.name, 'added_by', v_me));
 	RETURN v_user;
@@ -66,10 +66,10 @@ COMMENT ON FUNCTION teamacl.create_member(uuid, text, text, text, text) IS
 CREATE FUNCTION teamacl.set_password(password text) RETURNS void
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_me uuid := teamacl._me();
+	v_me uuid := teamacl_internal._me();
 BEGIN
-	PERFORM teamacl._check_password(password);
-	UPDATE teamacl.users u SET password_hash = teamacl._crypt(password, NULL)
+	PERFORM teamacl_internal._check_password(password);
+	UPDATE teamacl.users u SET password_hash = teamacl_internal._crypt(password, NULL)
 	 WHERE u.id OPERATOR(pg_catalog.=) v_me;
 	INSERT INTO teamacl.audit_log (actor, db_role, action, target)
 	VALUES (v_me, session_user, 'user.password_changed', v_me::text);
@@ -86,8 +86,8 @@ BEGIN
 	 WHERE u.email OPERATOR(pg_catalog.=) teamacl.normalize_email(authenticate.email) AND u.registered;
 	IF v_user.password_hash IS NULL THEN
 		-- hash anyway, so the time taken does not tell whether the email exists
-		PERFORM teamacl._crypt(COALESCE(password, ''), NULL);
-	ELSIF teamacl._crypt(COALESCE(password, ''), v_user.password_hash) OPERATOR(pg_catalog.=) v_user.password_hash THEN
+		PERFORM teamacl_internal._crypt(COALESCE(password, ''), NULL);
+	ELSIF teamacl_internal._crypt(COALESCE(password, ''), v_user.password_hash) OPERATOR(pg_catalog.=) v_user.password_hash THEN
 		RETURN v_user.id;
 	END IF;
 	RAISE EXCEPTION 'invalid email or password' USING ERRCODE = '28P01';

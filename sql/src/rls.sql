@@ -3,25 +3,25 @@
 -- Row-level security: protect()/unprotect() on application tables, the
 -- policies and grants on teamacl's own tables, and the views.
 
-CREATE FUNCTION teamacl._check_table_owner(tbl regclass) RETURNS void
+CREATE FUNCTION teamacl_internal._check_table_owner(tbl regclass) RETURNS void
 	LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	IF NOT pg_has_role(teamacl._outer_role(), (SELECT c.relowner FROM pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl), 'USAGE') THEN
+	IF NOT pg_has_role(teamacl_internal._outer_role(), (SELECT c.relowner FROM pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl), 'USAGE') THEN
 		RAISE EXCEPTION 'must be owner of table %', tbl USING ERRCODE = '42501';
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION teamacl._check_table_owner(regclass) IS 'Internal: raise 42501 unless the outer role owns the table';
+COMMENT ON FUNCTION teamacl_internal._check_table_owner(regclass) IS 'Internal: raise 42501 unless the outer role owns the table';
 
 -- Per-row has_permission(): no InitPlan per policy expression at every
 -- executor start; its planner support function gives the index condition
 -- team_column = ANY (teams_with(...)) where an index can take it.
-CREATE FUNCTION teamacl._policy_check(team_column name, permission text) RETURNS text
+CREATE FUNCTION teamacl_internal._policy_check(team_column name, permission text) RETURNS text
 	LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp
 	RETURN format('(teamacl.has_permission(%I, %L))', team_column, permission);
-COMMENT ON FUNCTION teamacl._policy_check(name, text) IS 'Internal: the expression of a protect() policy';
+COMMENT ON FUNCTION teamacl_internal._policy_check(name, text) IS 'Internal: the expression of a protect() policy';
 
-CREATE FUNCTION teamacl._policy_texts(tbl regclass) RETURNS jsonb
+CREATE FUNCTION teamacl_internal._policy_texts(tbl regclass) RETURNS jsonb
 	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	SELECT jsonb_object_agg(p.polname, jsonb_build_object(
@@ -30,11 +30,11 @@ BEGIN ATOMIC
 	  FROM pg_policy p
 	 WHERE p.polrelid OPERATOR(pg_catalog.=) tbl AND p.polname LIKE 'teamacl\_%';
 END;
-COMMENT ON FUNCTION teamacl._policy_texts(regclass) IS 'Internal: the teamacl policies of a table as PostgreSQL shows them';
+COMMENT ON FUNCTION teamacl_internal._policy_texts(regclass) IS 'Internal: the teamacl policies of a table as PostgreSQL shows them';
 
 -- The inheritance tree below a table: partitions and inheritance children,
 -- at any depth, parents before their children.
-CREATE FUNCTION teamacl._descendants(tbl regclass) RETURNS TABLE (child regclass, depth integer)
+CREATE FUNCTION teamacl_internal._descendants(tbl regclass) RETURNS TABLE (child regclass, depth integer)
 	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	WITH RECURSIVE d (rel, depth) AS (
@@ -44,10 +44,10 @@ BEGIN ATOMIC
 	)
 	SELECT d.rel::regclass, max(d.depth) FROM d GROUP BY d.rel ORDER BY 2, 1;
 END;
-COMMENT ON FUNCTION teamacl._descendants(regclass) IS 'Internal: partitions and inheritance children of a table, at any depth, parents first';
+COMMENT ON FUNCTION teamacl_internal._descendants(regclass) IS 'Internal: partitions and inheritance children of a table, at any depth, parents first';
 
 -- The closest protected table a table inherits from (itself excluded).
-CREATE FUNCTION teamacl._protected_ancestor(tbl regclass) RETURNS teamacl.protected_tables
+CREATE FUNCTION teamacl_internal._protected_ancestor(tbl regclass) RETURNS teamacl.protected_tables
 	LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 BEGIN ATOMIC
 	WITH RECURSIVE a (rel, depth) AS (
@@ -58,12 +58,12 @@ BEGIN ATOMIC
 	SELECT p.* FROM a JOIN teamacl.protected_tables p ON p.tbl::oid OPERATOR(pg_catalog.=) a.rel
 	 ORDER BY a.depth LIMIT 1;
 END;
-COMMENT ON FUNCTION teamacl._protected_ancestor(regclass) IS 'Internal: the closest protected table a table inherits from, if any';
+COMMENT ON FUNCTION teamacl_internal._protected_ancestor(regclass) IS 'Internal: the closest protected table a table inherits from, if any';
 
 -- Protect one table as described by a protected_tables row: record it
 -- (with its RLS flags as they are now), create the four policies, enable
 -- and force row-level security.  The caller has checked the table.
-CREATE FUNCTION teamacl._protect_one(p teamacl.protected_tables) RETURNS void
+CREATE FUNCTION teamacl_internal._protect_one(p teamacl.protected_tables) RETURNS void
 	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_class pg_class;
@@ -76,25 +76,25 @@ BEGIN
 	VALUES (p.tbl, p.team_column, p.select_permission, p.insert_permission, p.update_permission, p.delete_permission,
 			v_class.relrowsecurity, v_class.relforcerowsecurity, p.parent);
 	EXECUTE format('CREATE POLICY teamacl_select ON %s AS PERMISSIVE FOR SELECT TO PUBLIC USING %s',
-				   p.tbl, teamacl._policy_check(p.team_column, p.select_permission));
+				   p.tbl, teamacl_internal._policy_check(p.team_column, p.select_permission));
 	EXECUTE format('CREATE POLICY teamacl_insert ON %s AS PERMISSIVE FOR INSERT TO PUBLIC WITH CHECK %s',
-				   p.tbl, teamacl._policy_check(p.team_column, p.insert_permission));
+				   p.tbl, teamacl_internal._policy_check(p.team_column, p.insert_permission));
 	EXECUTE format('CREATE POLICY teamacl_update ON %s AS PERMISSIVE FOR UPDATE TO PUBLIC USING %s WITH CHECK %s',
-				   p.tbl, teamacl._policy_check(p.team_column, p.update_permission),
-				   teamacl._policy_check(p.team_column, p.update_permission));
+				   p.tbl, teamacl_internal._policy_check(p.team_column, p.update_permission),
+				   teamacl_internal._policy_check(p.team_column, p.update_permission));
 	EXECUTE format('CREATE POLICY teamacl_delete ON %s AS PERMISSIVE FOR DELETE TO PUBLIC USING %s',
-				   p.tbl, teamacl._policy_check(p.team_column, p.delete_permission));
+				   p.tbl, teamacl_internal._policy_check(p.team_column, p.delete_permission));
 	EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', p.tbl);
 	-- remember the policies as PostgreSQL shows them, so doctor() can see drift
-	UPDATE teamacl.protected_tables t SET policies = teamacl._policy_texts(p.tbl)
+	UPDATE teamacl.protected_tables t SET policies = teamacl_internal._policy_texts(p.tbl)
 	 WHERE t.tbl OPERATOR(pg_catalog.=) p.tbl;
 END
 $$;
-COMMENT ON FUNCTION teamacl._protect_one(teamacl.protected_tables) IS
+COMMENT ON FUNCTION teamacl_internal._protect_one(teamacl.protected_tables) IS
 	'Internal: record one table as protected, create its four policies, enable and force RLS';
 
 -- Undo _protect_one() for one table.
-CREATE FUNCTION teamacl._unprotect_one(p teamacl.protected_tables) RETURNS void
+CREATE FUNCTION teamacl_internal._unprotect_one(p teamacl.protected_tables) RETURNS void
 	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	DELETE FROM teamacl.protected_tables t WHERE t.tbl OPERATOR(pg_catalog.=) p.tbl;
@@ -110,7 +110,7 @@ BEGIN
 	END IF;
 END
 $$;
-COMMENT ON FUNCTION teamacl._unprotect_one(teamacl.protected_tables) IS
+COMMENT ON FUNCTION teamacl_internal._unprotect_one(teamacl.protected_tables) IS
 	'Internal: drop one table''s teamacl policies and restore its RLS flags';
 
 -- Bring the partitions and inheritance children of protected tables in
@@ -120,7 +120,7 @@ COMMENT ON FUNCTION teamacl._unprotect_one(teamacl.protected_tables) IS
 -- longer inherits from the table it was protected with stands alone (still
 -- protected).  Foreign tables cannot have row-level security: they are
 -- skipped with a warning, and doctor() reports them.
-CREATE FUNCTION teamacl._sync_children(tbl regclass) RETURNS void
+CREATE FUNCTION teamacl_internal._sync_children(tbl regclass) RETURNS void
 	LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_rel regclass;
@@ -131,16 +131,16 @@ BEGIN
 	-- pieces that were detached (DETACH PARTITION, NO INHERIT)
 	UPDATE teamacl.protected_tables p SET parent = NULL
 	 WHERE p.parent IS NOT NULL
-	   AND NOT EXISTS (SELECT 1 FROM teamacl._descendants(p.parent) d WHERE d.child OPERATOR(pg_catalog.=) p.tbl)
+	   AND NOT EXISTS (SELECT 1 FROM teamacl_internal._descendants(p.parent) d WHERE d.child OPERATOR(pg_catalog.=) p.tbl)
 	   AND (p.tbl OPERATOR(pg_catalog.=) _sync_children.tbl OR p.parent OPERATOR(pg_catalog.=) _sync_children.tbl
-			OR p.parent OPERATOR(pg_catalog.=) (teamacl._protected_ancestor(_sync_children.tbl)).tbl
-			OR p.parent OPERATOR(pg_catalog.=) (teamacl._protected_ancestor(_sync_children.tbl)).parent);
+			OR p.parent OPERATOR(pg_catalog.=) (teamacl_internal._protected_ancestor(_sync_children.tbl)).tbl
+			OR p.parent OPERATOR(pg_catalog.=) (teamacl_internal._protected_ancestor(_sync_children.tbl)).parent);
 	-- unprotected members of the tree below (and including) tbl
 	FOR v_rel IN SELECT x.rel FROM (SELECT _sync_children.tbl AS rel, 0 AS depth
-									 UNION ALL SELECT d.child, d.depth FROM teamacl._descendants(_sync_children.tbl) d) x
+									 UNION ALL SELECT d.child, d.depth FROM teamacl_internal._descendants(_sync_children.tbl) d) x
 				  ORDER BY x.depth, x.rel LOOP
 		CONTINUE WHEN EXISTS (SELECT 1 FROM teamacl.protected_tables p WHERE p.tbl OPERATOR(pg_catalog.=) v_rel);
-		v_anc := teamacl._protected_ancestor(v_rel);
+		v_anc := teamacl_internal._protected_ancestor(v_rel);
 		CONTINUE WHEN v_anc.tbl IS NULL;
 		SELECT c.relkind INTO v_kind FROM pg_class c WHERE c.oid OPERATOR(pg_catalog.=) v_rel;
 		IF v_kind NOT IN ('r', 'p') THEN
@@ -152,11 +152,11 @@ BEGIN
 		v_p := v_anc;
 		v_p.tbl := v_rel;
 		v_p.parent := COALESCE(v_anc.parent, v_anc.tbl);
-		PERFORM teamacl._protect_one(v_p);
+		PERFORM teamacl_internal._protect_one(v_p);
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION teamacl._sync_children(regclass) IS
+COMMENT ON FUNCTION teamacl_internal._sync_children(regclass) IS
 	'Internal: protect the unprotected partitions and inheritance children below a table like the table they inherit from';
 
 CREATE FUNCTION teamacl.protect(tbl regclass, team_column name DEFAULT 'team_id',
@@ -180,7 +180,7 @@ BEGIN
 	IF v_class.relkind NOT IN ('r', 'p') THEN
 		RAISE EXCEPTION '"%" is not a table', tbl USING ERRCODE = '42809';
 	END IF;
-	PERFORM teamacl._check_table_owner(tbl);
+	PERFORM teamacl_internal._check_table_owner(tbl);
 	IF v_class.relnamespace OPERATOR(pg_catalog.=) 'teamacl'::regnamespace THEN
 		RAISE EXCEPTION 'cannot protect teamacl''s own table %', tbl USING ERRCODE = '42501';
 	END IF;
@@ -188,7 +188,7 @@ BEGIN
 		RAISE EXCEPTION 'table % is already protected', tbl USING ERRCODE = '42710',
 			HINT = 'Call teamacl.unprotect() first to change its permissions.';
 	END IF;
-	v_anc := teamacl._protected_ancestor(tbl);
+	v_anc := teamacl_internal._protected_ancestor(tbl);
 	IF v_anc.tbl IS NOT NULL THEN
 		RAISE EXCEPTION 'table % inherits from protected table %', tbl, v_anc.tbl USING ERRCODE = '42710',
 			HINT = 'Its partitions and inheritance children are protected with it.';
@@ -203,10 +203,10 @@ BEGIN
 		RAISE EXCEPTION 'column "%" of table % must be of type uuid', team_column, tbl USING ERRCODE = '42804',
 			DETAIL = format('It is of type %s.', v_type::regtype);
 	END IF;
-	PERFORM teamacl._check_permissions(ARRAY[select_permission, insert_permission, update_permission, delete_permission]);
+	PERFORM teamacl_internal._check_permissions(ARRAY[select_permission, insert_permission, update_permission, delete_permission]);
 	-- every partition and inheritance child is protected with it
-	FOR v_child IN SELECT d.child FROM teamacl._descendants(tbl) d LOOP
-		PERFORM teamacl._check_table_owner(v_child);
+	FOR v_child IN SELECT d.child FROM teamacl_internal._descendants(tbl) d LOOP
+		PERFORM teamacl_internal._check_table_owner(v_child);
 		IF EXISTS (SELECT 1 FROM teamacl.protected_tables p WHERE p.tbl OPERATOR(pg_catalog.=) v_child) THEN
 			RAISE EXCEPTION 'table % inherits from % and is already protected', v_child, tbl USING ERRCODE = '42710',
 				HINT = format('Call teamacl.unprotect(%L) first; it will be protected with %s.', v_child, tbl);
@@ -219,9 +219,9 @@ BEGIN
 	v_p.insert_permission := insert_permission;
 	v_p.update_permission := update_permission;
 	v_p.delete_permission := delete_permission;
-	PERFORM teamacl._protect_one(v_p);
+	PERFORM teamacl_internal._protect_one(v_p);
 	-- (teamacl's event trigger has usually done this already)
-	PERFORM teamacl._sync_children(tbl);
+	PERFORM teamacl_internal._sync_children(tbl);
 END
 $$;
 COMMENT ON FUNCTION teamacl.protect(regclass, name, text, text, text, text) IS
@@ -236,7 +236,7 @@ BEGIN
 	IF tbl IS NULL THEN
 		RAISE EXCEPTION 'table must not be null' USING ERRCODE = '22004';
 	END IF;
-	PERFORM teamacl._check_table_owner(tbl);
+	PERFORM teamacl_internal._check_table_owner(tbl);
 	SELECT * INTO v_p FROM teamacl.protected_tables p WHERE p.tbl OPERATOR(pg_catalog.=) unprotect.tbl FOR UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION 'table % is not protected by teamacl', tbl USING ERRCODE = '42704';
@@ -248,12 +248,12 @@ BEGIN
 	-- the table first, then its children from the top down: each ALTER
 	-- TABLE fires teamacl's event trigger, which would protect again a
 	-- child whose ancestor is still protected
-	PERFORM teamacl._unprotect_one(v_p);
+	PERFORM teamacl_internal._unprotect_one(v_p);
 	FOR v_child IN SELECT p.* FROM teamacl.protected_tables p
-					 LEFT JOIN teamacl._descendants(unprotect.tbl) d ON d.child OPERATOR(pg_catalog.=) p.tbl
+					 LEFT JOIN teamacl_internal._descendants(unprotect.tbl) d ON d.child OPERATOR(pg_catalog.=) p.tbl
 					WHERE p.parent OPERATOR(pg_catalog.=) unprotect.tbl
 					ORDER BY d.depth NULLS LAST, p.tbl LOOP
-		PERFORM teamacl._unprotect_one(v_child);
+		PERFORM teamacl_internal._unprotect_one(v_child);
 	END LOOP;
 END
 $$;
@@ -261,7 +261,7 @@ COMMENT ON FUNCTION teamacl.unprotect(regclass) IS
 	'Undo protect(): drop its policies and restore the RLS flags of the table and of the partitions and children protected with it';
 
 -- Forget protected tables that are dropped.
-CREATE FUNCTION teamacl._on_sql_drop() RETURNS event_trigger
+CREATE FUNCTION teamacl_internal._on_sql_drop() RETURNS event_trigger
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	DELETE FROM teamacl.protected_tables p
@@ -269,14 +269,14 @@ BEGIN
 						   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_class'::regclass AND d.objsubid OPERATOR(pg_catalog.=) 0);
 END
 $$;
-COMMENT ON FUNCTION teamacl._on_sql_drop() IS 'Internal event trigger: forget dropped protected tables';
-REVOKE ALL ON FUNCTION teamacl._on_sql_drop() FROM PUBLIC;
-CREATE EVENT TRIGGER teamacl_sql_drop ON sql_drop EXECUTE FUNCTION teamacl._on_sql_drop();
+COMMENT ON FUNCTION teamacl_internal._on_sql_drop() IS 'Internal event trigger: forget dropped protected tables';
+REVOKE ALL ON FUNCTION teamacl_internal._on_sql_drop() FROM PUBLIC;
+CREATE EVENT TRIGGER teamacl_sql_drop ON sql_drop EXECUTE FUNCTION teamacl_internal._on_sql_drop();
 
 -- New partitions and inheritance children of protected tables (CREATE
 -- TABLE ... PARTITION OF / INHERITS, ATTACH PARTITION, INHERIT) are
 -- protected as they appear, within the same statement.
-CREATE FUNCTION teamacl._on_ddl_end() RETURNS event_trigger
+CREATE FUNCTION teamacl_internal._on_ddl_end() RETURNS event_trigger
 	LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_rel oid;
@@ -288,15 +288,15 @@ BEGIN
 				  WHERE c.classid OPERATOR(pg_catalog.=) 'pg_class'::regclass AND c.objsubid OPERATOR(pg_catalog.=) 0
 					AND c.object_type IN ('table', 'foreign table')
 					AND EXISTS (SELECT 1 FROM pg_class r WHERE r.oid OPERATOR(pg_catalog.=) c.objid) LOOP
-		PERFORM teamacl._sync_children(v_rel::regclass);
+		PERFORM teamacl_internal._sync_children(v_rel::regclass);
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION teamacl._on_ddl_end() IS 'Internal event trigger: protect new partitions and inheritance children of protected tables';
-REVOKE ALL ON FUNCTION teamacl._on_ddl_end() FROM PUBLIC;
+COMMENT ON FUNCTION teamacl_internal._on_ddl_end() IS 'Internal event trigger: protect new partitions and inheritance children of protected tables';
+REVOKE ALL ON FUNCTION teamacl_internal._on_ddl_end() FROM PUBLIC;
 CREATE EVENT TRIGGER teamacl_ddl_end ON ddl_command_end
 	WHEN TAG IN ('CREATE TABLE', 'ALTER TABLE', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
-	EXECUTE FUNCTION teamacl._on_ddl_end();
+	EXECUTE FUNCTION teamacl_internal._on_ddl_end();
 
 ALTER TABLE teamacl.users ENABLE ROW LEVEL SECURITY;
 ALTER TABLE teamacl.teams ENABLE ROW LEVEL SECURITY;
@@ -380,20 +380,3 @@ SELECT i.id, i.team_id, i.email, i.role_name AS role,
 COMMENT ON VIEW teamacl.team_invitations IS
 	'Invitations of the teams the current user can read, with status pending, accepted, declined, expired or revoked';
 GRANT SELECT ON teamacl.team_invitations TO PUBLIC;
-
--- Internal helpers are for the functions above, which run as the
--- extension owner; nobody else needs to call them.
-DO $$
-DECLARE
-	v_fn regprocedure;
-BEGIN
-	FOR v_fn IN SELECT p.oid::regprocedure FROM pg_proc p
-				 WHERE p.pronamespace OPERATOR(pg_catalog.=) 'teamacl'::regnamespace
-				   AND p.proname LIKE '\_%' AND p.prorettype OPERATOR(pg_catalog.<>) 'trigger'::regtype
-				   AND p.prorettype OPERATOR(pg_catalog.<>) 'event_trigger'::regtype
-				   AND p.proname NOT IN ('_has_permission_support')
-	LOOP
-		EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', v_fn);
-	END LOOP;
-END
-$$;

@@ -51,3 +51,11 @@ $$;
 
 COMMENT ON SCHEMA teamacl IS 'teamacl: teams, roles, memberships and permission checks';
 GRANT USAGE ON SCHEMA teamacl TO PUBLIC;
+
+-- The internal helpers live in a schema of their own, closed to PUBLIC (see
+-- sql/src/privileges.sql): schema teamacl holds exactly the API, the tables
+-- and the views.  It is created here, so a schema of that name planted
+-- beforehand stops the installation.
+CREATE SCHEMA teamacl_internal;
+COMMENT ON SCHEMA teamacl_internal IS
+	'teamacl''s internal helpers: not an API, no access for PUBLIC; the functions in schema teamacl call them';

@@ -193,19 +193,19 @@ CREATE INDEX outbox_unprocessed_idx ON teamacl.outbox (id) WHERE processed_at IS
 -- Every table the C cache reads invalidates it, also under TRUNCATE and
 -- session_replication_role = replica (hence ENABLE ALWAYS).
 CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON teamacl.members
-	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._invalidate_cache();
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl_internal._invalidate_cache();
 ALTER TABLE teamacl.members ENABLE ALWAYS TRIGGER invalidate_cache;
 CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON teamacl.roles
-	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._invalidate_cache();
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl_internal._invalidate_cache();
 ALTER TABLE teamacl.roles ENABLE ALWAYS TRIGGER invalidate_cache;
 CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON teamacl.role_permissions
-	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._invalidate_cache();
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl_internal._invalidate_cache();
 ALTER TABLE teamacl.role_permissions ENABLE ALWAYS TRIGGER invalidate_cache;
 CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON teamacl.permissions
-	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._invalidate_cache();
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl_internal._invalidate_cache();
 ALTER TABLE teamacl.permissions ENABLE ALWAYS TRIGGER invalidate_cache;
 CREATE TRIGGER invalidate_cache AFTER INSERT OR DELETE OR TRUNCATE ON teamacl.users
-	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._invalidate_cache();
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl_internal._invalidate_cache();
 ALTER TABLE teamacl.users ENABLE ALWAYS TRIGGER invalidate_cache;
 -- updates matter only when a cached column changes (sign-ins are frequent)
 CREATE TRIGGER invalidate_cache_update AFTER UPDATE ON teamacl.users
@@ -214,7 +214,7 @@ CREATE TRIGGER invalidate_cache_update AFTER UPDATE ON teamacl.users
 					   OR OLD.sign_in_method IS DISTINCT FROM NEW.sign_in_method
 					   OR OLD.db_role IS DISTINCT FROM NEW.db_role
 					   OR OLD.db_role_oid IS DISTINCT FROM NEW.db_role_oid)
-	EXECUTE FUNCTION teamacl._invalidate_cache();
+	EXECUTE FUNCTION teamacl_internal._invalidate_cache();
 ALTER TABLE teamacl.users ENABLE ALWAYS TRIGGER invalidate_cache_update;
 
 -- A login-role mapping is made by name and kept by OID, so renaming the
@@ -222,7 +222,7 @@ ALTER TABLE teamacl.users ENABLE ALWAYS TRIGGER invalidate_cache_update;
 -- a db_role (also by COPY when a dump is restored into another cluster,
 -- where OIDs differ, and by logical replication) is bound again to the
 -- role that has that name there, or to none.
-CREATE FUNCTION teamacl._bind_db_role() RETURNS trigger
+CREATE FUNCTION teamacl_internal._bind_db_role() RETURNS trigger
 	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	NEW.db_role_oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) NEW.db_role);
@@ -239,23 +239,23 @@ BEGIN
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION teamacl._bind_db_role() IS 'Internal trigger: bind users.db_role_oid to the role named by users.db_role';
+COMMENT ON FUNCTION teamacl_internal._bind_db_role() IS 'Internal trigger: bind users.db_role_oid to the role named by users.db_role';
 CREATE TRIGGER bind_db_role BEFORE INSERT OR UPDATE OF db_role ON teamacl.users
-	FOR EACH ROW EXECUTE FUNCTION teamacl._bind_db_role();
+	FOR EACH ROW EXECUTE FUNCTION teamacl_internal._bind_db_role();
 ALTER TABLE teamacl.users ENABLE ALWAYS TRIGGER bind_db_role;
 CREATE TRIGGER invalidate_cache AFTER DELETE OR TRUNCATE ON teamacl.teams
-	FOR EACH STATEMENT EXECUTE FUNCTION teamacl._invalidate_cache();
+	FOR EACH STATEMENT EXECUTE FUNCTION teamacl_internal._invalidate_cache();
 ALTER TABLE teamacl.teams ENABLE ALWAYS TRIGGER invalidate_cache;
 CREATE TRIGGER invalidate_cache_update AFTER UPDATE ON teamacl.teams
 	FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id
 					   OR OLD.personal IS DISTINCT FROM NEW.personal
 					   OR OLD.require_secure_sign_in IS DISTINCT FROM NEW.require_secure_sign_in)
-	EXECUTE FUNCTION teamacl._invalidate_cache();
+	EXECUTE FUNCTION teamacl_internal._invalidate_cache();
 ALTER TABLE teamacl.teams ENABLE ALWAYS TRIGGER invalidate_cache_update;
 
 -- Built-in plans stay editable; a restore merges dumped rows into the ones
 -- CREATE EXTENSION made instead of failing on duplicates.
-CREATE FUNCTION teamacl._merge_plan() RETURNS trigger
+CREATE FUNCTION teamacl_internal._merge_plan() RETURNS trigger
 	LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
 	UPDATE teamacl.plans
@@ -267,9 +267,9 @@ BEGIN
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION teamacl._merge_plan() IS 'Internal trigger: inserting an existing plan updates it (keeps edits across dump and restore)';
+COMMENT ON FUNCTION teamacl_internal._merge_plan() IS 'Internal trigger: inserting an existing plan updates it (keeps edits across dump and restore)';
 CREATE TRIGGER merge_plan BEFORE INSERT ON teamacl.plans
-	FOR EACH ROW EXECUTE FUNCTION teamacl._merge_plan();
+	FOR EACH ROW EXECUTE FUNCTION teamacl_internal._merge_plan();
 
 ------------------------------------------------------------------------
 -- Built-in rows

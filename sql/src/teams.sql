@@ -6,8 +6,8 @@
 CREATE FUNCTION teamacl.create_team(name text, plan text DEFAULT 'free') RETURNS uuid
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_me uuid := teamacl._me();
-	v_max integer := teamacl._setting('teamacl.max_owned_teams')::integer;
+	v_me uuid := teamacl_internal._me();
+	v_max integer := teamacl_internal._setting('teamacl.max_owned_teams')::integer;
 	v_owned bigint;
 	v_team uuid;
 BEGIN
@@ -43,7 +43,7 @@ COMMENT ON FUNCTION teamacl.create_team(text, text) IS 'Create a team; the calle
 CREATE FUNCTION teamacl.delete_team(team_id uuid) RETURNS void
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_team teamacl.teams := teamacl._lock_team(team_id, 'team.delete');
+	v_team teamacl.teams := teamacl_internal._lock_team(team_id, 'team.delete');
 	v_rec record;
 	v_count bigint;
 	v_holders text[] := '{}';
@@ -97,7 +97,7 @@ COMMENT ON FUNCTION teamacl.current_team() IS 'The team the current user switche
 CREATE FUNCTION teamacl.switch_team(team_id uuid) RETURNS void
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_me uuid := teamacl._me();
+	v_me uuid := teamacl_internal._me();
 BEGIN
 	PERFORM teamacl.require(team_id, 'team.read');
 	UPDATE teamacl.users u SET current_team_id = switch_team.team_id WHERE u.id OPERATOR(pg_catalog.=) v_me;
@@ -108,7 +108,7 @@ COMMENT ON FUNCTION teamacl.switch_team(uuid) IS 'Make a team the current user''
 CREATE FUNCTION teamacl.set_plan(team_id uuid, plan text) RETURNS void
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_team teamacl.teams := teamacl._lock_team(team_id, 'billing.manage');
+	v_team teamacl.teams := teamacl_internal._lock_team(team_id, 'billing.manage');
 	v_limit integer;
 	v_used bigint := teamacl.seats_used(team_id);
 BEGIN
@@ -138,7 +138,7 @@ CREATE FUNCTION teamacl.update_team(team_id uuid, name text DEFAULT NULL,
 	RETURNS void
 	LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-	v_team teamacl.teams := teamacl._lock_team(team_id, 'team.update');
+	v_team teamacl.teams := teamacl_internal._lock_team(team_id, 'team.update');
 BEGIN
 	IF name IS NOT NULL AND length(btrim(name)) NOT BETWEEN 1 AND 200 THEN
 		RAISE EXCEPTION 'invalid team name' USING ERRCODE = '22023',
