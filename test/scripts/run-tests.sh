@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# make test: set up, then run every suite (pg_regress, isolation, TAP) and
+# make test: set up, then run every suite (pg_regress, isolation, TAP, fuzz) and
 # end with "N passed, N failed"; exit non-zero on any failure.
 set -uo pipefail
 . "$(dirname "$0")/common.sh"
@@ -83,6 +83,19 @@ if [ ${#taps[@]} -gt 0 ]; then
 			[ -f "$f" ] && { echo "---- $f (last 40 lines) ----"; tail -n 40 "$f"; }
 		done
 	fi
+fi
+
+# fuzz: sqlsmith with fixed seeds, as the superuser and the application
+# role, on a cluster of its own; one TAP line per run
+log "fuzz"
+bash "$TOP/test/scripts/fuzz.sh" 2>&1 | tee "$TMP/fuzz.log"
+rc=${PIPESTATUS[0]}
+ok=$(grep -Ec '^ok [0-9]+' "$TMP/fuzz.log" || true)
+bad=$(grep -Ec '^not ok [0-9]+' "$TMP/fuzz.log" || true)
+passed=$((passed + ok))
+failed=$((failed + bad))
+if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+	failed=$((failed + 1))
 fi
 
 if [ "$failed" -gt 0 ]; then
