@@ -1,6 +1,7 @@
 # pg_dump / pg_restore keep every teamacl row and every policy, do not
 # duplicate built-in rows, keep invitation tokens working and give the same
-# permission answers.
+# permission answers; login-role mappings are bound to the roles of the
+# same names in the target cluster, whose OIDs differ.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -11,9 +12,11 @@ my $a = PostgreSQL::Test::Cluster->new('source');
 $a->init;
 $a->start;
 $a->safe_psql('postgres', q{
+	CREATE ROLE mapped_alice LOGIN;
 	CREATE EXTENSION teamacl CASCADE;
 	SET teamacl.password_bcrypt_cost = 4;
-	SELECT teamacl.register_user(e) FROM unnest(ARRAY['alice@example.com', 'bob@example.com', 'carol@example.com', 'dave@example.com']) e;
+	SELECT teamacl.register_user('alice@example.com', db_role => 'mapped_alice');
+	SELECT teamacl.register_user(e) FROM unnest(ARRAY['bob@example.com', 'carol@example.com', 'dave@example.com']) e;
 	SELECT teamacl.set_user((SELECT id FROM teamacl.users WHERE email = 'alice@example.com'), false);
 	SELECT teamacl.define_permission('docs.read', 'Read documents');
 	SELECT teamacl.create_role('auditor', '{team.read,audit.read}');
@@ -53,7 +56,7 @@ like($token, qr/^tacl_inv_/, 'a pending invitation token');
 my $fingerprint = q{
 	SELECT string_agg(format('%s:%s:%s', c.relname, x.n, x.h), E'\n' ORDER BY c.relname)
 	  FROM pg_class c,
-		   LATERAL (SELECT * FROM query_to_xml(format('SELECT count(*) AS n, md5(coalesce(string_agg(t::text, '','' ORDER BY t::text), '''')) AS h FROM teamacl.%I t', c.relname), false, true, '')) q(x0),
+		   LATERAL (SELECT * FROM query_to_xml(format('SELECT count(*) AS n, md5(coalesce(string_agg((to_jsonb(t) - ''db_role_oid'')::text, '','' ORDER BY (to_jsonb(t) - ''db_role_oid'')::text), '''')) AS h FROM teamacl.%I t', c.relname), false, true, '')) q(x0),
 		   LATERAL (SELECT (xpath('/row/n/text()', q.x0))[1]::text AS n, (xpath('/row/h/text()', q.x0))[1]::text AS h) x
 	 WHERE c.relnamespace = 'teamacl'::regnamespace AND c.relkind = 'r';
 };
@@ -87,6 +90,9 @@ $a->command_ok(['pg_dump', '-Fc', '-d', $a->connstr('postgres'), '-f', $dump], '
 my $b = PostgreSQL::Test::Cluster->new('target');
 $b->init;
 $b->start;
+# the roles exist in the target (pg_dumpall --globals-only would make them),
+# under other OIDs
+$b->safe_psql('postgres', 'CREATE ROLE unrelated1; CREATE ROLE unrelated2; CREATE ROLE mapped_alice LOGIN');
 $b->safe_psql('postgres', 'CREATE DATABASE restored');
 my ($stdout, $stderr);
 my $ok = IPC::Run::run(['pg_restore', '-d', $b->connstr('restored'), $dump], '>', \$stdout, '2>', \$stderr);
@@ -101,6 +107,13 @@ is($b->safe_psql('restored', q{SELECT (SELECT count(*) FROM teamacl.roles WHERE 
 is($b->safe_psql('restored', q{SELECT seat_limit FROM teamacl.plans WHERE name = 'free'}), '5', 'an edited built-in plan keeps its edit');
 is($b->safe_psql('restored', q{SELECT count(*) FROM teamacl.protected_tables}), '2', 'protected tables are remembered');
 is($b->safe_psql('restored', q{SELECT count(*) FROM teamacl.doctor()}), '0', 'doctor() finds nothing after the restore');
+
+is($b->safe_psql('restored', q{SELECT u.db_role_oid = r.oid FROM teamacl.users u JOIN pg_roles r ON r.rolname = u.db_role WHERE u.email = 'alice@example.com'}),
+	't', 'a login-role mapping is bound to the target cluster\'s role of that name');
+isnt($a->safe_psql('postgres', q{SELECT oid FROM pg_roles WHERE rolname = 'mapped_alice'}),
+	$b->safe_psql('postgres', q{SELECT oid FROM pg_roles WHERE rolname = 'mapped_alice'}), 'whose OID differs from the source\'s');
+is($b->safe_psql('restored', q{SET ROLE mapped_alice; SELECT u.email FROM teamacl.users u WHERE u.id = teamacl.current_user_id()}),
+	'alice@example.com', 'the mapped role identifies its user after the restore');
 
 # the token issued before the dump still works
 is($b->safe_psql('restored', "SELECT status FROM teamacl.invitation_info('$token')"), 'pending', 'invitation_info with a pre-dump token');
