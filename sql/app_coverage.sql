@@ -2,7 +2,8 @@
 -- every column of every teamacl view is exercised as a non-superuser that
 -- holds only what the README tells a DBA to grant:
 --   regress_cov_app      the application's login role: EXECUTE on
---                        set_user(uuid, boolean) and SELECT, INSERT, UPDATE,
+--                        set_user(uuid, boolean), set_api_key(text, boolean)
+--                        and SELECT, INSERT, UPDATE,
 --                        DELETE on a protect()ed application table
 --   regress_cov_auth     the authentication service: EXECUTE on
 --                        register_user, set_sign_in_method, authenticate
@@ -27,7 +28,7 @@ CREATE EXTENSION teamacl CASCADE;
 -- roles, with exactly the grants the README gives them
 ------------------------------------------------------------------------
 CREATE ROLE regress_cov_app LOGIN;
-GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO regress_cov_app;
+GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean), teamacl.set_api_key(text, boolean) TO regress_cov_app;
 CREATE ROLE regress_cov_auth;
 GRANT EXECUTE ON FUNCTION teamacl.register_user(text, text, name, uuid),
 	teamacl.set_sign_in_method(uuid, text), teamacl.authenticate(text, text) TO regress_cov_auth;
@@ -453,6 +454,36 @@ SELECT pg_temp.cover('table teamacl.outbox', 'regress_cov_mailer', NULL,
 SELECT pg_temp.cover('table teamacl.outbox', 'regress_cov_app', 'alice',
 	'SELECT count(*) FROM teamacl.outbox', '42501',
 	'documented: the outbox has no grants') AS app_reads_outbox;
+
+------------------------------------------------------------------------
+-- API keys: made by a person, used by the application for a machine
+------------------------------------------------------------------------
+SELECT pg_temp.cover('teamacl.create_api_key(uuid,text,text,interval)', 'regress_cov_app', 'alice',
+	format('SELECT teamacl.create_api_key(%L, %L, %L)', :'acme', 'ci', 'viewer')) AS create_ci_key;
+SELECT pg_temp.keep('key_ci') AS key_ci \gset
+SELECT pg_temp.cover('teamacl.create_api_key(uuid,text,text,interval)', 'regress_cov_app', 'alice',
+	format('SELECT teamacl.create_api_key(%L, %L, %L, %L)', :'acme', 'deploy', 'member', '30 days')) AS create_deploy_key;
+SELECT pg_temp.keep('key_deploy') AS key_deploy \gset
+SELECT pg_temp.cover('teamacl.set_api_key(text,boolean)', 'regress_cov_app', NULL,
+	format('SELECT teamacl.set_api_key(%L)', :'key_ci')) AS set_ci_key;
+-- while the key is the identity: its creator, with viewer rights in Acme only
+SELECT pg_temp.cover('teamacl.current_api_key_id()', 'regress_cov_app', NULL,
+	format($q$SELECT (SELECT teamacl.set_api_key(%L)) IS NOT NULL AND teamacl.current_api_key_id() IS NOT NULL
+			   AND teamacl.current_user_id() = %L AND teamacl.has_permission(%L, 'resources.read')
+			   AND NOT teamacl.has_permission(%L, 'resources.create') AND NOT teamacl.has_permission(%L, 'team.read')$q$,
+		   :'key_ci', :'alice', :'acme', :'acme', :'spare')) AS ci_key_is_a_viewer_of_acme;
+SELECT pg_temp.cover('teamacl.current_api_key_id()', 'regress_cov_app', 'alice',
+	'SELECT teamacl.current_api_key_id() IS NULL') AS no_key_with_set_user;
+SELECT pg_temp.cover('teamacl.team_api_keys', 'regress_cov_app', 'alice',
+	$$SELECT id FROM teamacl.team_api_keys WHERE name = 'ci'$$) AS ci_key_id;
+SELECT pg_temp.keep('key_ci_id') AS key_ci_id \gset
+SELECT pg_temp.cover('teamacl.revoke_api_key(uuid)', 'regress_cov_app', 'alice',
+	format('SELECT teamacl.revoke_api_key(%L)', :'key_ci_id')) AS revoke_ci_key;
+SELECT pg_temp.cover('teamacl.set_api_key(text,boolean)', 'regress_cov_app', NULL,
+	format('SELECT teamacl.set_api_key(%L)', :'key_ci'), '28000', 'documented: a revoked key gets the one key error') AS revoked_key_refused;
+SELECT pg_temp.cover('teamacl.create_api_key(uuid,text,text,interval)', 'regress_cov_app', 'bob',
+	format('SELECT teamacl.create_api_key(%L, %L, %L)', :'acme', 'mine', 'owner'), '42501',
+	'documented: needs api_keys.create') AS member_cannot_create_keys;
 
 ------------------------------------------------------------------------
 -- the views, as the application role with an identified user

@@ -76,6 +76,7 @@ typedef struct TeamaclRelids
 	Oid			roles;
 	Oid			role_permissions;
 	Oid			permissions;
+	Oid			api_keys;		/* 0.3 and later */
 	/* column numbers the user loader reads */
 	AttrNumber	users_id;
 	AttrNumber	users_registered;
@@ -154,7 +155,7 @@ TeamaclRelcacheCallback(Datum arg, Oid relid)
 		cache_generation++;
 	}
 	else if (relid == relids.members || relid == relids.users ||
-			 relid == relids.teams)
+			 relid == relids.teams || relid == relids.api_keys)
 		cache_generation++;
 }
 
@@ -290,6 +291,7 @@ LoadCatalog(void)
 	relids.roles = RequireRelid("roles", nsp);
 	relids.role_permissions = RequireRelid("role_permissions", nsp);
 	relids.permissions = RequireRelid("permissions", nsp);
+	relids.api_keys = get_relname_relid("api_keys", nsp);
 
 	relids.users_id = RequireAttnum(relids.users, "id");
 	relids.users_registered = RequireAttnum(relids.users, "registered");
@@ -698,6 +700,7 @@ teamacl_lookup_user(const pg_uuid_t *user_id)
 	user = hash_search(user_hash, user_id, HASH_ENTER, &found);
 	if (!found)
 	{
+		user->arrays = NULL;
 		user->generation = 0;
 		user->teams = NULL;
 		user->teams_with = NULL;
@@ -788,7 +791,7 @@ teamacl_user_teams_with(TeamaclUser *user, int bit)
 		for (i = 0; i < user->nteams; i++)
 			if (bms_is_member(bit, user->teams[i].perms))
 				elems[n++] = UUIDPGetDatum(&user->teams[i].team_id);
-		old = MemoryContextSwitchTo(UserContext);
+		old = MemoryContextSwitchTo(user->arrays ? user->arrays : UserContext);
 		arr = construct_array(elems, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
 		MemoryContextSwitchTo(old);
 		pfree(elems);
@@ -857,6 +860,32 @@ teamacl_user_for_role(Oid roleid, pg_uuid_t *user_id)
 	if (mapped_found)
 		memcpy(user_id, &mapped_user, UUID_LEN);
 	return mapped_found;
+}
+
+/* The generation user entries (and API key views) must match. */
+uint64
+teamacl_cache_generation(void)
+{
+	return cache_generation;
+}
+
+/* Moves at every executor start. */
+uint64
+teamacl_statement_id(void)
+{
+	return statement_counter;
+}
+
+/* A role's effective permissions, from the catalogue; NULL if none. */
+const Bitmapset *
+teamacl_role_perms(const pg_uuid_t *role_id)
+{
+	RoleSlot   *role;
+
+	if (role_hash == NULL)
+		return NULL;
+	role = hash_search(role_hash, role_id, HASH_FIND, NULL);
+	return role ? role->perms : NULL;
 }
 
 int

@@ -14,6 +14,8 @@
  * a function's SET clause, a startup option or a placeholder value set
  * before this library was loaded can never name a user.
  *
+ * set_api_key() (apikey.c) stores "key:<id>" there the same way.
+ *
  * Without a set_user() identity, and when a superuser turned on
  * teamacl.jwt_identity, the "sub" claim of request.jwt.claims (set by
  * PostgREST for each request) names the user.  Otherwise the user whose
@@ -41,7 +43,8 @@ PG_FUNCTION_INFO_V1(teamacl_outer_role);
 typedef struct IdentityExtra
 {
 	bool		valid;
-	pg_uuid_t	user_id;
+	bool		is_key;			/* "key:<id>": an API key, set_api_key() */
+	pg_uuid_t	user_id;		/* the user, or the key */
 } IdentityExtra;
 
 static char *identity_string = NULL;
@@ -113,9 +116,17 @@ CheckIdentity(char **newval, void **extra, GucSource source)
 	if (result == NULL)
 		return false;
 	result->valid = false;
+	result->is_key = false;
 	if (*newval != NULL && (*newval)[0] != '\0')
 	{
-		if (!ParseUuid(*newval, &result->user_id))
+		const char *id = *newval;
+
+		if (strncmp(id, "key:", 4) == 0)
+		{
+			result->is_key = true;
+			id += 4;
+		}
+		if (!ParseUuid(id, &result->user_id))
 		{
 			free(result);
 			GUC_check_errmsg("invalid teamacl identity \"%s\"", *newval);
@@ -205,28 +216,77 @@ JwtIdentity(pg_uuid_t *user_id)
 	return jwt_last_found;
 }
 
+/*
+ * Who is asking, in order: set_user() or set_api_key(), the JWT sub claim
+ * (when enabled), the login-role mapping, an API key in PostgREST's
+ * Authorization header (when enabled).  *is_key says whether *id is a key.
+ */
+static bool
+ResolveIdentity(pg_uuid_t *id, bool *is_key)
+{
+	*is_key = false;
+	if (identity.valid)
+	{
+		*id = identity.user_id;
+		*is_key = identity.is_key;
+		return true;
+	}
+	if (jwt_identity && JwtIdentity(id))
+		return true;
+	if (teamacl_user_for_role(GetOuterUserId(), id))
+		return true;
+	if (teamacl_api_key_header && teamacl_header_key(id))
+	{
+		*is_key = true;
+		return true;
+	}
+	return false;
+}
+
+/* The identified user (a key's creator while a usable key is the identity). */
 bool
 teamacl_current_identity(pg_uuid_t *user_id)
 {
-	if (identity.valid)
+	bool		is_key;
+
+	if (!ResolveIdentity(user_id, &is_key))
+		return false;
+	if (is_key)
 	{
-		*user_id = identity.user_id;
-		return true;
+		TeamaclUser *view = teamacl_key_user(user_id);
+
+		if (view == NULL)
+			return false;
+		*user_id = view->user_id;
 	}
-	if (jwt_identity && JwtIdentity(user_id))
-		return true;
-	return teamacl_user_for_role(GetOuterUserId(), user_id);
+	return true;
 }
 
-/* The cache entry of the identified user, or NULL when nobody is. */
+/* The API key that is the identity, when it is usable. */
+bool
+teamacl_current_key(pg_uuid_t *key_id)
+{
+	bool		is_key;
+
+	return ResolveIdentity(key_id, &is_key) && is_key &&
+		teamacl_key_user(key_id) != NULL;
+}
+
+/*
+ * The cache entry of the identified user, or NULL when nobody is; while a
+ * key is the identity, its creator restricted to the key's team and role.
+ */
 TeamaclUser *
 teamacl_current_user(void)
 {
-	pg_uuid_t	user_id;
+	pg_uuid_t	id;
+	bool		is_key;
 
-	if (!teamacl_current_identity(&user_id))
+	if (identity.valid && !identity.is_key)
+		return teamacl_lookup_user(&identity.user_id);
+	if (!ResolveIdentity(&id, &is_key))
 		return NULL;
-	return teamacl_lookup_user(&user_id);
+	return is_key ? teamacl_key_user(&id) : teamacl_lookup_user(&id);
 }
 
 /* current_user_id(): the identified user, or NULL */
@@ -290,6 +350,13 @@ teamacl_set_user(PG_FUNCTION_ARGS)
 
 	SetIdentity(value, is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET);
 	PG_RETURN_VOID();
+}
+
+/* For set_api_key(): make value ("key:<id>", or "" to clear) the identity. */
+void
+teamacl_set_identity(const char *value, bool is_local)
+{
+	SetIdentity(value, is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET);
 }
 
 /* _outer_role(): the role outside any SECURITY DEFINER function */

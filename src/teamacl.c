@@ -26,6 +26,8 @@ static int	teamacl_invitation_validity = 7 * 24 * 60;
 static int	teamacl_password_min_length = 8;
 static bool teamacl_password_require_mix = true;
 static int	teamacl_password_bcrypt_cost = 10;
+static int	teamacl_api_key_validity = 90 * 24 * 60;
+bool		teamacl_api_key_header = false;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 
@@ -91,6 +93,22 @@ _PG_init(void)
 							10, 4, 31,
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("teamacl.api_key_validity",
+							"How long API keys stay valid unless create_api_key() says otherwise.",
+							"-1 lets keys made without a validity never expire.",
+							&teamacl_api_key_validity,
+							90 * 24 * 60, -1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MIN,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("teamacl.api_key_header",
+							 "Take an API key from the Authorization header in request.headers (PostgREST) when nothing else identified the request.",
+							 "Only for databases whose SQL all comes through PostgREST: any role can set request.headers.",
+							 &teamacl_api_key_header,
+							 false,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("teamacl");
 

@@ -11,6 +11,8 @@
  *	identity.c	who is asking (set_user, login-role mapping)
  *	cache.c		the backend-local cache and its invalidation
  *	check.c		the SQL-callable permission checks
+ *	apikey.c	API keys: a key's creator, restricted to the key's team and role
+ *	token.c		random tokens and their SHA-256
  *
  * Copyright (c) 2026, teamacl developers
  *
@@ -31,6 +33,7 @@
 
 /* Settings (teamacl.c) */
 extern int	teamacl_cache_size;
+extern bool teamacl_api_key_header;
 
 /* One team a cached user belongs to. */
 typedef struct TeamaclTeam
@@ -51,6 +54,8 @@ typedef struct TeamaclUser
 	TeamaclTeam *teams;			/* sorted by team_id */
 	int			nperms;			/* length of teams_with */
 	Datum	   *teams_with;		/* per permission bit: uuid[] or 0 */
+	MemoryContext arrays;		/* where teams_with arrays live; NULL: the
+								 * user cache's */
 	dlist_node	lru;
 } TeamaclUser;
 
@@ -67,6 +72,9 @@ extern const TeamaclTeam *teamacl_user_team(const TeamaclUser *user,
 											const pg_uuid_t *team_id);
 extern Datum teamacl_user_teams_with(TeamaclUser *user, int bit);
 extern bool teamacl_user_for_role(Oid roleid, pg_uuid_t *user_id);
+extern uint64 teamacl_cache_generation(void);
+extern uint64 teamacl_statement_id(void);
+extern const Bitmapset *teamacl_role_perms(const pg_uuid_t *role_id);
 extern Size teamacl_cache_memory(void);
 extern int	teamacl_cache_entries(void);
 
@@ -74,6 +82,15 @@ extern int	teamacl_cache_entries(void);
 extern void teamacl_identity_init(void);
 extern bool teamacl_current_identity(pg_uuid_t *user_id);
 extern TeamaclUser *teamacl_current_user(void);
+extern bool teamacl_current_key(pg_uuid_t *key_id);
+extern void teamacl_set_identity(const char *value, bool is_local);
+
+/* apikey.c */
+extern TeamaclUser *teamacl_key_user(const pg_uuid_t *key_id);
+extern bool teamacl_header_key(pg_uuid_t *key_id);
+
+/* token.c */
+extern Datum teamacl_hash_token(PG_FUNCTION_ARGS);
 
 /* check.c */
 extern int	teamacl_permission_arg(FunctionCallInfo fcinfo, int argno);

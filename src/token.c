@@ -30,7 +30,7 @@ PG_FUNCTION_INFO_V1(teamacl_hash_token);
 #define TOKEN_PREFIX_MAX	16
 
 /* The prefixes tokens may carry: one per kind of token. */
-static const char *const token_prefixes[] = {"tacl_inv_", "tacl_xfr_", NULL};
+static const char *const token_prefixes[] = {"tacl_inv_", "tacl_xfr_", "tacl_key_", NULL};
 
 static bool
 KnownPrefix(const char *prefix)

@@ -18,6 +18,7 @@ DECLARE
 		WHEN 'role_permissions' THEN 'role_permission' WHEN 'invitations' THEN 'invitation'
 		WHEN 'ownership_transfers' THEN 'transfer' WHEN 'plans' THEN 'plan'
 		WHEN 'permissions' THEN 'permission' WHEN 'protected_tables' THEN 'protection'
+		WHEN 'api_keys' THEN 'key'
 		ELSE TG_TABLE_NAME END;
 BEGIN
 	-- COPY into teamacl's tables is a restore (pg_restore and plain dumps
@@ -26,10 +27,10 @@ BEGIN
 		RETURN NULL;
 	END IF;
 	IF TG_OP <> 'INSERT' THEN
-		v_old := to_jsonb(OLD) - 'token_hash' - 'confirm_token_hash' - 'accept_token_hash';
+		v_old := to_jsonb(OLD) - 'token_hash' - 'confirm_token_hash' - 'accept_token_hash' - 'key_hash';
 	END IF;
 	IF TG_OP <> 'DELETE' THEN
-		v_new := to_jsonb(NEW) - 'token_hash' - 'confirm_token_hash' - 'accept_token_hash';
+		v_new := to_jsonb(NEW) - 'token_hash' - 'confirm_token_hash' - 'accept_token_hash' - 'key_hash';
 	END IF;
 	v_team := COALESCE(v_new, v_old) ->> CASE WHEN TG_TABLE_NAME = 'teams' THEN 'id' ELSE 'team_id' END;
 	IF TG_TABLE_NAME IN ('plans', 'permissions', 'protected_tables', 'role_permissions') THEN
@@ -57,13 +58,17 @@ BEGIN
 		v_action := CASE TG_OP WHEN 'INSERT' THEN 'table.protected' ELSE 'table.unprotected' END;
 	ELSIF TG_TABLE_NAME = 'teams' AND TG_OP = 'UPDATE' AND v_old ->> 'plan' IS DISTINCT FROM v_new ->> 'plan' THEN
 		v_action := 'team.plan_changed';
+	ELSIF TG_TABLE_NAME = 'api_keys' AND TG_OP = 'UPDATE'
+		  AND v_old ->> 'revoked_at' IS NULL AND v_new ->> 'revoked_at' IS NOT NULL THEN
+		v_action := 'key.revoked';
 	END IF;
-	INSERT INTO teamacl.audit_log (actor, db_role, team_id, action, target, before, after)
-	VALUES (teamacl.current_user_id(), session_user, v_team, v_action, v_target, v_old, v_new);
+	INSERT INTO teamacl.audit_log (actor, db_role, team_id, action, target, before, after, api_key_id)
+	VALUES (teamacl.current_user_id(), session_user, v_team, v_action, v_target, v_old, v_new,
+			teamacl.current_api_key_id());
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION teamacl_internal._audit() IS 'Internal trigger: write one audit_log row per changed row (never a token hash)';
+COMMENT ON FUNCTION teamacl_internal._audit() IS 'Internal trigger: write one audit_log row per changed row (never a token or key hash), with the API key that was the identity';
 
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.teams FOR EACH ROW EXECUTE FUNCTION teamacl_internal._audit();
 CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON teamacl.members FOR EACH ROW EXECUTE FUNCTION teamacl_internal._audit();

@@ -18,6 +18,19 @@ COMMENT ON FUNCTION teamacl.set_user(uuid, boolean) IS
 	'Name the end user this session acts for (NULL clears); transaction-local unless is_local is false. Grant EXECUTE only to the application''s login role';
 REVOKE ALL ON FUNCTION teamacl.set_user(uuid, boolean) FROM PUBLIC;
 
+CREATE FUNCTION teamacl.set_api_key(key text, is_local boolean DEFAULT true) RETURNS void
+	AS 'MODULE_PATHNAME', 'teamacl_set_api_key'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION teamacl.set_api_key(text, boolean) IS
+	'Act as an API key (NULL clears): its creator, only in the key''s team and only with what both the key''s role and the creator hold now; transaction-local unless is_local is false. Grant EXECUTE only to the application''s login role';
+REVOKE ALL ON FUNCTION teamacl.set_api_key(text, boolean) FROM PUBLIC;
+
+CREATE FUNCTION teamacl.current_api_key_id() RETURNS uuid
+	AS 'MODULE_PATHNAME', 'teamacl_current_api_key_id'
+	LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION teamacl.current_api_key_id() IS
+	'The API key that is the identity (set_api_key() or the Authorization header), NULL otherwise or when it is no longer usable';
+
 CREATE FUNCTION teamacl_internal._outer_role() RETURNS oid
 	AS 'MODULE_PATHNAME', 'teamacl_outer_role'
 	LANGUAGE C STABLE PARALLEL SAFE;

@@ -112,6 +112,26 @@ BEGIN
 		RETURN NEXT;
 	END LOOP;
 
+	-- API keys that never expire, or whose creator left the key's team
+	FOR object, problem, fix IN
+		SELECT format('API key %s (%s)', k.id, k.name),
+			   CASE WHEN m.user_id IS NULL
+					THEN format('its creator %s is no longer a member of the team: it grants nothing', u.email)
+					ELSE 'never expires' END,
+			   format('UPDATE teamacl.api_keys SET revoked_at = now() WHERE id = %L;', k.id)
+		  FROM teamacl.api_keys k
+		  JOIN teamacl.users u ON u.id OPERATOR(pg_catalog.=) k.created_by
+		  LEFT JOIN teamacl.members m ON m.team_id OPERATOR(pg_catalog.=) k.team_id
+			   AND m.user_id OPERATOR(pg_catalog.=) k.created_by
+		 WHERE k.revoked_at IS NULL
+		   AND (k.expires_at IS NULL OR k.expires_at OPERATOR(pg_catalog.>) pg_catalog.now())
+		   AND (m.user_id IS NULL OR k.expires_at IS NULL)
+		 ORDER BY 1
+	LOOP
+		severity := 'warning';
+		RETURN NEXT;
+	END LOOP;
+
 	-- other permissive policies on a protected table are OR-ed with
 	-- teamacl's and widen what it allows
 	FOR object, problem, fix IN
@@ -226,4 +246,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION teamacl.doctor() IS
-	'One row per problem a DBA should look at: protected tables without a usable index or with unforced RLS, unprotected partitions and children, privileges RLS does not govern, stale login-role mappings, drifted or foreign teamacl policies, definer views, BYPASSRLS readers, set_user grantees, definer functions without a pinned search_path';
+	'One row per problem a DBA should look at: protected tables without a usable index or with unforced RLS, unprotected partitions and children, privileges RLS does not govern, stale login-role mappings, API keys without expiry or whose creator left, drifted or foreign teamacl policies, definer views, BYPASSRLS readers, set_user grantees, definer functions without a pinned search_path';

@@ -167,8 +167,10 @@ CREATE TABLE teamacl.audit_log (
 	action text NOT NULL,
 	target text,
 	before jsonb,
-	after jsonb
+	after jsonb,
+	api_key_id uuid
 );
+COMMENT ON COLUMN teamacl.audit_log.api_key_id IS 'The API key that was the identity when the change was made, beside its creator in actor';
 ALTER SEQUENCE teamacl.audit_log_id_seq OWNED BY teamacl.audit_log.id;
 COMMENT ON SEQUENCE teamacl.audit_log_id_seq IS 'Ids of teamacl.audit_log rows, in commit-independent insertion order';
 COMMENT ON TABLE teamacl.audit_log IS
@@ -296,7 +298,9 @@ INSERT INTO teamacl.permissions (name, description, builtin) VALUES
 	('billing.view', 'Limited, read-only view of billing', true),
 	('billing.read', 'Read billing information and history', true),
 	('billing.manage', 'Manage payment methods and the plan', true),
-	('audit.read', 'Read the team''s audit log', true);
+	('audit.read', 'Read the team''s audit log', true),
+	('api_keys.create', 'Create API keys for the team (never with more than the creator holds)', true),
+	('api_keys.manage', 'See and revoke every API key of the team', true);
 
 INSERT INTO teamacl.roles (id, name, description, all_permissions, builtin) VALUES
 	('00000000-0000-4000-a000-000000000001', 'owner', 'Every permission, including ones defined later', true, true),

@@ -103,7 +103,7 @@ is($b->safe_psql('restored', $fingerprint), $before{fingerprint}, 'every teamacl
 is($b->safe_psql('restored', $policies), $before{policies}, 'every policy is back');
 is($b->safe_psql('restored', $matrix), $before{matrix}, 'permission answers are identical');
 is($b->safe_psql('restored', q{SELECT (SELECT count(*) FROM teamacl.roles WHERE builtin), (SELECT count(*) FROM teamacl.permissions WHERE builtin), (SELECT count(*) FROM teamacl.plans)}),
-	'5|16|4', 'built-in rows are not duplicated');
+	'5|18|4', 'built-in rows are not duplicated');
 is($b->safe_psql('restored', q{SELECT seat_limit FROM teamacl.plans WHERE name = 'free'}), '5', 'an edited built-in plan keeps its edit');
 is($b->safe_psql('restored', q{SELECT count(*) FROM teamacl.protected_tables}), '2', 'protected tables are remembered');
 is($b->safe_psql('restored', q{SELECT count(*) FROM teamacl.doctor()}), '0', 'doctor() finds nothing after the restore');
