@@ -166,16 +166,16 @@ BEGIN READ ONLY;
 SELECT teamacl.set_api_key(:'key_fresh');
 COMMIT;
 RESET ROLE;
-SELECT last_used_at IS NULL AS not_written_read_only FROM teamacl.api_keys WHERE name = 'fresh';
+SELECT u.last_used_at IS NULL AS not_written_read_only FROM teamacl.api_key_usage u JOIN teamacl.api_keys k ON k.id = u.key_id WHERE k.name = 'fresh';
 SET ROLE regress_keys_app;
 SELECT teamacl.set_api_key(:'key_fresh', false);
 RESET ROLE;
-SELECT last_used_at IS NOT NULL AS written, xmin AS fresh_xmin FROM teamacl.api_keys WHERE name = 'fresh' \gset
+SELECT u.last_used_at IS NOT NULL AS written, u.xmin AS fresh_xmin FROM teamacl.api_key_usage u JOIN teamacl.api_keys k ON k.id = u.key_id WHERE k.name = 'fresh' \gset
 SELECT :'written' AS written;
 SET ROLE regress_keys_app;
 SELECT teamacl.set_api_key(:'key_fresh', false);
 RESET ROLE;
-SELECT xmin = :'fresh_xmin' AS not_written_again FROM teamacl.api_keys WHERE name = 'fresh';
+SELECT u.xmin = :'fresh_xmin' AS not_written_again FROM teamacl.api_key_usage u JOIN teamacl.api_keys k ON k.id = u.key_id WHERE k.name = 'fresh';
 SET ROLE regress_keys_app;
 SELECT teamacl.set_api_key(NULL, false);
 RESET ROLE;

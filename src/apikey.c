@@ -75,13 +75,11 @@ typedef struct KeyEntry
 	bool		revoked;
 	bool		has_role;
 	bool		expires;
-	bool		used;
 	bool		creator_ok;		/* the creator exists and has registered */
 	pg_uuid_t	team_id;
 	pg_uuid_t	role_id;
 	pg_uuid_t	creator;
 	TimestampTz expires_at;
-	TimestampTz last_used_at;
 	TimestampTz touched_at;		/* this backend's last attempt to write it */
 	TimestampTz audited_at;		/* this backend's last expiry audit */
 	TeamaclTeam team;			/* the one team the key acts in */
@@ -102,7 +100,6 @@ static struct
 	AttrNumber	key_hash;
 	AttrNumber	expires_at;
 	AttrNumber	revoked_at;
-	AttrNumber	last_used_at;
 } keyrel;
 
 static MemoryContext KeyContext = NULL;
@@ -142,12 +139,11 @@ ResolveKeyRelation(void)
 	keyrel.key_hash = get_attnum(keyrel.rel, "key_hash");
 	keyrel.expires_at = get_attnum(keyrel.rel, "expires_at");
 	keyrel.revoked_at = get_attnum(keyrel.rel, "revoked_at");
-	keyrel.last_used_at = get_attnum(keyrel.rel, "last_used_at");
 	if (!OidIsValid(keyrel.pkey) || !OidIsValid(keyrel.hash_idx) ||
 		keyrel.id == InvalidAttrNumber || keyrel.team_id == InvalidAttrNumber ||
 		keyrel.role_id == InvalidAttrNumber || keyrel.created_by == InvalidAttrNumber ||
 		keyrel.key_hash == InvalidAttrNumber || keyrel.expires_at == InvalidAttrNumber ||
-		keyrel.revoked_at == InvalidAttrNumber || keyrel.last_used_at == InvalidAttrNumber)
+		keyrel.revoked_at == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("teamacl relation \"api_keys\" is not the expected shape"),
@@ -262,9 +258,6 @@ LoadKey(KeyEntry *entry)
 		entry->expires_at = isnull ? 0 : DatumGetTimestampTz(d);
 		(void) heap_getattr(tup, keyrel.revoked_at, desc, &isnull);
 		entry->revoked = !isnull;
-		d = heap_getattr(tup, keyrel.last_used_at, desc, &isnull);
-		entry->used = !isnull;
-		entry->last_used_at = isnull ? 0 : DatumGetTimestampTz(d);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -393,9 +386,11 @@ teamacl_key_user(const pg_uuid_t *key_id)
 }
 
 /*
- * Write last_used_at, at most once a minute per key: the row is updated only
- * if nobody did within the minute, and never waits for another session's
- * lock on it.  Runs as the table's owner, like a definer function.
+ * Write last_used_at (in api_key_usage, a row apart from the key's, so a
+ * transaction using a key never holds up its revocation), at most once a
+ * minute per key: the row is updated only if nobody did within the minute,
+ * and never waits for another session's lock on it.  Runs as the table's
+ * owner, like a definer function.
  */
 static void
 TouchKey(KeyEntry *entry)
@@ -411,8 +406,6 @@ TouchKey(KeyEntry *entry)
 	if (entry->touched_at != 0 && now - entry->touched_at < KEY_TOUCH_INTERVAL)
 		return;
 	entry->touched_at = now;
-	if (entry->used && now - entry->last_used_at < KEY_TOUCH_INTERVAL)
-		return;
 
 	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(keyrel.rel));
 	if (!HeapTupleIsValid(tup))
@@ -430,9 +423,9 @@ TouchKey(KeyEntry *entry)
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute_with_args("UPDATE teamacl.api_keys k SET last_used_at = pg_catalog.now()"
-								  " WHERE k.id OPERATOR(pg_catalog.=) (SELECT x.id FROM teamacl.api_keys x"
-								  " WHERE x.id OPERATOR(pg_catalog.=) $1"
+		if (SPI_execute_with_args("UPDATE teamacl.api_key_usage u SET last_used_at = pg_catalog.now()"
+								  " WHERE u.key_id OPERATOR(pg_catalog.=) (SELECT x.key_id FROM teamacl.api_key_usage x"
+								  " WHERE x.key_id OPERATOR(pg_catalog.=) $1"
 								  " AND (x.last_used_at IS NULL OR x.last_used_at OPERATOR(pg_catalog.<)"
 								  " (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval))"
 								  " FOR UPDATE SKIP LOCKED)",
@@ -445,8 +438,6 @@ TouchKey(KeyEntry *entry)
 		SetUserIdAndSecContext(save_userid, save_sec);
 	}
 	PG_END_TRY();
-	entry->used = true;
-	entry->last_used_at = now;
 }
 
 /*

@@ -18,8 +18,7 @@ CREATE TABLE teamacl.api_keys (
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	expires_at timestamptz,
 	revoked_at timestamptz,
-	revoked_by uuid,
-	last_used_at timestamptz
+	revoked_by uuid
 );
 COMMENT ON TABLE teamacl.api_keys IS
 	'API keys; only a SHA-256 of each key is stored. expires_at NULL: never expires (only when a superuser allowed it)';
@@ -28,8 +27,18 @@ CREATE INDEX api_keys_created_by_idx ON teamacl.api_keys (created_by);
 ALTER TABLE teamacl.api_keys ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('teamacl.api_keys', '');
 
--- The C cache reads keys: every change but a use (last_used_at) tells
--- every backend, like the other tables it reads.
+-- When each key was last used: a row apart from the key's, so that the
+-- write a use makes (at most once a minute) never holds up a revocation.
+CREATE TABLE teamacl.api_key_usage (
+	key_id uuid PRIMARY KEY REFERENCES teamacl.api_keys (id) ON DELETE CASCADE,
+	last_used_at timestamptz
+);
+COMMENT ON TABLE teamacl.api_key_usage IS 'When each API key was last used (written at most once a minute per key)';
+ALTER TABLE teamacl.api_key_usage ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('teamacl.api_key_usage', '');
+
+-- The C cache reads keys: every change tells every backend, like the
+-- other tables it reads.
 CREATE TRIGGER invalidate_cache AFTER INSERT OR DELETE OR TRUNCATE ON teamacl.api_keys
 	FOR EACH STATEMENT EXECUTE FUNCTION teamacl_internal._invalidate_cache();
 ALTER TABLE teamacl.api_keys ENABLE ALWAYS TRIGGER invalidate_cache;
@@ -40,7 +49,7 @@ CREATE TRIGGER invalidate_cache_update AFTER UPDATE ON teamacl.api_keys
 					   OR OLD.revoked_at IS DISTINCT FROM NEW.revoked_at)
 	EXECUTE FUNCTION teamacl_internal._invalidate_cache();
 ALTER TABLE teamacl.api_keys ENABLE ALWAYS TRIGGER invalidate_cache_update;
--- audited: creation, revocation, any other change but a use
+-- audited: creation, revocation, any other change
 CREATE TRIGGER audit AFTER INSERT OR DELETE ON teamacl.api_keys FOR EACH ROW EXECUTE FUNCTION teamacl_internal._audit();
 CREATE TRIGGER audit_update AFTER UPDATE ON teamacl.api_keys
 	FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.team_id IS DISTINCT FROM NEW.team_id
@@ -87,6 +96,7 @@ BEGIN
 	INSERT INTO teamacl.api_keys (team_id, name, role_id, role_name, key_hash, created_by, expires_at)
 	VALUES (team_id, btrim(name), v_role.id, v_role.name, teamacl_internal._hash_token(v_key), v_me, v_expires)
 	RETURNING id INTO v_id;
+	INSERT INTO teamacl.api_key_usage (key_id) VALUES (v_id);
 	PERFORM teamacl_internal._emit('key.created', team_id,
 								   jsonb_build_object('key_id', v_id, 'team_id', team_id, 'team_name', v_team.name,
 													  'name', btrim(name), 'role', v_role.name, 'created_by', v_me,
@@ -127,7 +137,8 @@ COMMENT ON FUNCTION teamacl.revoke_api_key(uuid) IS
 -- inactive: the creator left the team, or no longer holds every permission
 -- of the key's role (the key then grants only what both hold).
 CREATE VIEW teamacl.team_api_keys WITH (security_barrier) AS
-SELECT k.id, k.team_id, k.name, k.role_name AS role, k.created_by, k.created_at, k.expires_at, k.last_used_at,
+SELECT k.id, k.team_id, k.name, k.role_name AS role, k.created_by, k.created_at, k.expires_at,
+	   (SELECT u.last_used_at FROM teamacl.api_key_usage u WHERE u.key_id OPERATOR(pg_catalog.=) k.id) AS last_used_at,
 	   CASE WHEN k.revoked_at IS NOT NULL THEN 'revoked'
 			WHEN k.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now() THEN 'expired'
 			WHEN k.role_id IS NULL
