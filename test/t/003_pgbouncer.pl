@@ -1,6 +1,7 @@
 # pgbouncer in front of the server: with transaction pooling, many clients
-# sharing two server connections each name their user per transaction and
-# never see another client's identity or rows; with session pooling,
+# sharing two server connections each name their user (or present their
+# API key) per transaction and never see another client's identity or
+# rows; with session pooling,
 # server_reset_query = DISCARD ALL clears a session-wide identity.
 use strict;
 use warnings;
@@ -19,7 +20,7 @@ my $clients = 8;
 $node->safe_psql('postgres', qq{
 	CREATE EXTENSION teamacl CASCADE;
 	CREATE ROLE app LOGIN;
-	GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO app;
+	GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean), teamacl.set_api_key(text, boolean) TO app;
 	CREATE TABLE docs (id serial PRIMARY KEY, team_id uuid NOT NULL, owner text);
 	GRANT SELECT ON docs TO app;
 	SELECT teamacl.protect('docs');
@@ -30,6 +31,11 @@ $node->safe_psql('postgres', qq{
 		   LATERAL generate_series(1, substring(u.email FROM 'user(\\d+)')::int);
 });
 my %uid = map { $_ => $node->safe_psql('postgres', "SELECT id FROM teamacl.users WHERE email = 'user$_\@example.com'") } 1 .. $clients;
+# each user's API key for their personal account
+my %key = map {
+	my $k = $node->safe_psql('postgres', "SELECT teamacl.set_user('$uid{$_}', false); SELECT teamacl.create_api_key(teamacl.personal_team(), 'ci', 'viewer')");
+	$_ => (split /\n/, $k)[-1]
+} 1 .. $clients;
 
 my $dir = PostgreSQL::Test::Utils::tempdir();
 my $port = PostgreSQL::Test::Cluster::get_free_port();
@@ -71,6 +77,10 @@ for my $c (1 .. $clients) {
 		if ($i % 5 == 0) {
 			# a transaction that names nobody must see nobody
 			$script .= "BEGIN;\nSELECT 'anon', coalesce(teamacl.current_user_id()::text, 'none'), count(*) FROM docs;\nCOMMIT;\n";
+		} elsif ($i % 5 == 2) {
+			# the same user through their API key
+			$script .= "BEGIN;\nSELECT teamacl.set_api_key('$key{$c}');\nSELECT pg_sleep(0.001);\n";
+			$script .= "SELECT 'named', teamacl.current_user_id(), count(*), count(DISTINCT owner), min(owner) FROM docs WHERE teamacl.current_api_key_id() IS NOT NULL;\nCOMMIT;\n";
 		} else {
 			$script .= "BEGIN;\nSELECT teamacl.set_user('$uid{$c}');\nSELECT pg_sleep(0.001);\n";
 			$script .= "SELECT 'named', teamacl.current_user_id(), count(*), count(DISTINCT owner), min(owner) FROM docs;\nCOMMIT;\n";
@@ -94,7 +104,7 @@ for my $run (@runs) {
 	diag("client $c stderr: $$err") if $$err ne '';
 }
 is($bad, 0, 'transaction pooling: no transaction saw another identity or rows');
-is($named_ok, $clients * 32, 'transaction pooling: every named transaction saw its own user and rows');
+is($named_ok, $clients * 32, 'transaction pooling: every named transaction (by set_user or by API key) saw its own user and rows');
 is($anon_ok, $clients * 8, 'transaction pooling: every unnamed transaction saw nobody');
 my $servers = $node->safe_psql('postgres', "SELECT count(*) FROM pg_stat_activity WHERE usename = 'app'");
 cmp_ok($servers, '<=', 2, 'the clients really shared at most two server connections');
