@@ -18,13 +18,18 @@ trap 'stop_cluster "$CLUSTER"' EXIT
 log "starting the test cluster"
 start_cluster "$CLUSTER" "$PORT"
 
-# count_results FILE RC: add the per-test "ok" / "FAILED" lines pg_regress
-# printed; a run that failed without a FAILED line (it stopped early, e.g.
-# on a missing expected file) counts as one more failure
+# count_results FILE RC: add the per-test results pg_regress printed, in
+# either of its formats:
+#   15:  "test foo ... ok  12 ms", "     foo ... ok" (in a parallel group),
+#        "test foo ... FAILED"
+#   16+: "ok 1         - foo  12 ms" ("+ foo" in a parallel group),
+#        "not ok 8     - foo  12 ms"
+# A run that failed without a failed test (it stopped early, e.g. on a
+# missing expected file or a "Bail out!") counts as one more failure.
 count_results() {
 	local ok bad
-	ok=$(grep -Ec '^(test | +)?[[:alnum:]_]+ +\.\.\. ok' "$1" || true)
-	bad=$(grep -Ec '\.\.\. (FAILED|failed)' "$1" || true)
+	ok=$(grep -Ec '^(test | +)?[[:alnum:]_]+ +\.\.\. ok|^ *ok [0-9]+ ' "$1" || true)
+	bad=$(grep -Ec '\.\.\. (FAILED|failed)|^ *not ok [0-9]+ ' "$1" || true)
 	passed=$((passed + ok))
 	failed=$((failed + bad))
 	if [ "$2" -ne 0 ] && [ "$bad" -eq 0 ]; then
