@@ -9,6 +9,9 @@ CLUSTER=$TMP/test-cluster
 passed=0
 failed=0
 
+# the result for make test-matrix, which adds it to its total: none
+# until this run has finished
+rm -f "$TMP/test-result"
 ensure_deps
 build_install
 # a fresh cluster each run: tests also read its server log
@@ -94,6 +97,7 @@ if [ "$failed" -gt 0 ]; then
 	echo "---- server log (last 40 lines) ----"
 	tail -n 40 "$CLUSTER/server.log" 2>/dev/null
 fi
+echo "$PG_MAJOR $passed $failed" >"$TMP/test-result"
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
