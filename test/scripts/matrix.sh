@@ -10,6 +10,8 @@
 #   make test-matrix                     trixie and sid
 #   make test-matrix CELLS="bookworm"    any list of suites
 #   KEEP=1                               keep the chroots (unmounted)
+#   TARGETS="demo test"                  make targets run in each cell
+#                                        (default: test; test last)
 #
 # Prints one "pgN: N passed, N failed" line per cell, then the total as
 # "N passed, N failed", last.  The total includes this machine's own
@@ -55,6 +57,8 @@ if [ "${1:-}" = --cell ]; then
 	mount --bind /dev/pts "$dir/dev/pts" 2>/dev/null
 	mkdir -p "$CACHE/$suite-debs/partial"
 	mount --bind "$CACHE/$suite-debs" "$dir/var/cache/apt/archives" || die "cannot bind the .deb cache"
+	# (never write through a symlink in the chroot to this machine's files)
+	rm -f "$dir/etc/resolv.conf"
 	cp -L /etc/resolv.conf "$dir/etc/resolv.conf" 2>/dev/null
 
 	in_chroot() {
@@ -92,7 +96,7 @@ if [ "${1:-}" = --cell ]; then
 		xargs -0 -r sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
 		tar --null -T - -cf -) | tar -xf - -C "$dir/teamacl" || die "cannot copy the checkout"
 
-	in_chroot make -C /teamacl test
+	in_chroot make -C /teamacl ${TARGETS:-test}
 	exit $?
 fi
 
@@ -188,7 +192,8 @@ for suite in "${cells[@]}"; do
 		labels+=("$suite")
 	fi
 	passes+=("$p") fails+=("$f")
-	notes+=("Debian $suite chroot, $(( ($(date +%s) - start) / 60 )) min")
+	secs=$(( $(date +%s) - start ))
+	notes+=("Debian $suite chroot, $((secs / 60))m$((secs % 60))s")
 done
 
 echo
