@@ -2,8 +2,21 @@
 #   make demo   install what is missing, build, install, run the demo cluster
 #   make test   the same set-up, then pg_regress, isolation and TAP suites
 #   make bench  the benchmark suite (not part of make test)
+#   make test-matrix  make test in fresh Debian chroots for other majors
+#
+# Which PostgreSQL: PG_CONFIG=... or PG_MAJOR=... when given, else the
+# distribution's default major (15 on Debian 12, 17 on Debian 13); the
+# scripts behind the targets below choose the same way.
 
-PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+TOPDIR := $(dir $(lastword $(MAKEFILE_LIST)))
+ifndef PG_CONFIG
+ifndef PG_MAJOR
+PG_MAJOR := $(shell bash $(TOPDIR)test/scripts/pg-major.sh --no-update)
+endif
+PG_CONFIG = /usr/lib/postgresql/$(PG_MAJOR)/bin/pg_config
+else ifndef PG_MAJOR
+PG_MAJOR := $(shell PG_CONFIG=$(PG_CONFIG) bash $(TOPDIR)test/scripts/pg-major.sh 2>/dev/null)
+endif
 
 MODULE_big = teamacl
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
@@ -32,17 +45,21 @@ else
 # Without the server headers only the project targets below work; they
 # install what is missing first.
 all:
-	@echo "PostgreSQL 15 server headers not found: run 'make demo' or 'make test' (as root) to install them" >&2
+	@echo "PostgreSQL $(PG_MAJOR) server headers not found ($(PG_CONFIG)): run 'make demo' or 'make test' (as root) to install them" >&2
 	@exit 1
 endif
 
 $(SQL_INSTALL): $(SQL_SOURCES) teamacl.control
 	@for f in $(SQL_SOURCES); do cat $$f; echo; done > $@.tmp && mv $@.tmp $@
 
-.PHONY: test demo demo-stop bench valgrind-check
+.PHONY: test test-matrix demo demo-stop bench valgrind-check
 
 test:
 	bash test/scripts/run-tests.sh
+
+# CELLS: Debian suites to run make test in, each in its own fresh chroot
+test-matrix:
+	bash test/scripts/matrix.sh $(CELLS)
 
 demo:
 	bash test/scripts/demo.sh

@@ -147,7 +147,18 @@ BEGIN;
 SELECT teamacl.set_user(:'bob');
 EXPLAIN (COSTS OFF, VERBOSE) SELECT count(*) FROM docs WHERE id = 1;
 EXPLAIN (COSTS OFF) SELECT * FROM docs WHERE id = 4;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT count(*) FROM docs WHERE id = 1;
+-- EXPLAIN ANALYZE alike on every version: 18 shows buffers by default,
+-- row counts with two decimals and "Index Searches" lines
+CREATE FUNCTION pg_temp.explain_analyze(q text) RETURNS SETOF text LANGUAGE plpgsql AS $f$
+DECLARE
+	ln text;
+BEGIN
+	FOR ln IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || q LOOP
+		CONTINUE WHEN ln ~ '^\s+Index Searches: ';
+		RETURN NEXT regexp_replace(ln, 'rows=(\d+)\.00 ', 'rows=\1 ', 'g');
+	END LOOP;
+END $f$;
+SELECT * FROM pg_temp.explain_analyze('SELECT count(*) FROM docs WHERE id = 1') AS "QUERY PLAN";
 SET LOCAL enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT count(*) FROM docs;
 EXPLAIN (COSTS OFF) SELECT id FROM docs WHERE body LIKE 'doc%';

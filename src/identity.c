@@ -112,7 +112,7 @@ CheckIdentity(char **newval, void **extra, GucSource source)
 		return false;
 	}
 
-	result = (IdentityExtra *) malloc(sizeof(IdentityExtra));
+	result = (IdentityExtra *) teamacl_guc_malloc(sizeof(IdentityExtra));
 	if (result == NULL)
 		return false;
 	result->valid = false;
@@ -128,7 +128,7 @@ CheckIdentity(char **newval, void **extra, GucSource source)
 		}
 		if (!ParseUuid(id, &result->user_id))
 		{
-			free(result);
+			teamacl_guc_free(result);
 			GUC_check_errmsg("invalid teamacl identity \"%s\"", *newval);
 			return false;
 		}

@@ -23,6 +23,7 @@
 
 #include "postgres.h"
 
+#include "compat.h"
 #include "fmgr.h"
 #include "lib/ilist.h"
 #include "nodes/bitmapset.h"

@@ -65,7 +65,7 @@ teamacl_generate_token(PG_FUNCTION_ARGS)
 				 errmsg("could not generate a random token")));
 
 	Assert(pg_b64_enc_len(TOKEN_RANDOM_BYTES) < (int) sizeof(encoded));
-	enclen = pg_b64_encode((const char *) random_bytes, TOKEN_RANDOM_BYTES,
+	enclen = pg_b64_encode((teamacl_b64_src) random_bytes, TOKEN_RANDOM_BYTES,
 						   encoded, sizeof(encoded));
 	explicit_bzero(random_bytes, sizeof(random_bytes));
 	if (enclen < 0)

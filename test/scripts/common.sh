@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
-# Shared set-up for make test, make demo and make bench.
+# Shared set-up for make test, make demo, make bench and make valgrind-check.
 #
-# Runs as root on Debian 12: installs PostgreSQL 15 and its headers when
+# Runs as root on Debian: installs the PostgreSQL server and headers when
 # missing, builds and installs the extension, and runs private clusters as
 # the postgres OS user inside the checkout's tmp/ directory.
+#
+# Which PostgreSQL: PG_CONFIG when given, else PG_MAJOR (e.g. PG_MAJOR=17),
+# else the distribution's default major (test/scripts/pg-major.sh):
+# 15 on Debian 12, 17 on Debian 13.
 
-PGBIN=/usr/lib/postgresql/15/bin
-PG_CONFIG=$PGBIN/pg_config
-PGXS_DIR=/usr/lib/postgresql/15/lib/pgxs
-PG_REGRESS=$PGXS_DIR/src/test/regress/pg_regress
-PG_ISOLATION_REGRESS=$PGXS_DIR/src/test/isolation/pg_isolation_regress
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TMP=$TOP/tmp
+
+PG_MAJOR=$(bash "$TOP/test/scripts/pg-major.sh") ||
+	{ echo "error: no PostgreSQL found: set PG_MAJOR or PG_CONFIG" >&2; exit 1; }
+if [ -n "${PG_CONFIG:-}" ] && [ -x "$PG_CONFIG" ]; then
+	PGBIN=$("$PG_CONFIG" --bindir)
+	PGXS_DIR=$("$PG_CONFIG" --pgxs)
+	PGXS_DIR=${PGXS_DIR%/src/makefiles/pgxs.mk}
+else
+	PGBIN=/usr/lib/postgresql/$PG_MAJOR/bin
+	PG_CONFIG=$PGBIN/pg_config
+	PGXS_DIR=/usr/lib/postgresql/$PG_MAJOR/lib/pgxs
+fi
+PG_REGRESS=$PGXS_DIR/src/test/regress/pg_regress
+PG_ISOLATION_REGRESS=$PGXS_DIR/src/test/isolation/pg_isolation_regress
 SOCKDIR=$TMP/sock
 PGUSER_OS=postgres
 
@@ -21,12 +34,12 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # Install what is missing, quietly when nothing is.
 ensure_deps() {
 	local missing=()
-	[ -x "$PGBIN/postgres" ] || missing+=(postgresql-15)
-	# postgresql-client-15 ships pg_config and pgxs.mk but not the server
+	[ -x "$PGBIN/postgres" ] || missing+=("postgresql-$PG_MAJOR")
+	# postgresql-client-N ships pg_config and pgxs.mk but not the server
 	# headers: test for a header, or a machine with only the server fails
 	[ -x "$PG_CONFIG" ] && [ -f "$PGXS_DIR/src/makefiles/pgxs.mk" ] \
-		&& [ -f "$("$PG_CONFIG" --includedir-server)/postgres.h" ] || missing+=(postgresql-server-dev-15)
-	[ -x "$PG_ISOLATION_REGRESS" ] || missing+=(postgresql-server-dev-15)
+		&& [ -f "$("$PG_CONFIG" --includedir-server)/postgres.h" ] || missing+=("postgresql-server-dev-$PG_MAJOR")
+	[ -x "$PG_ISOLATION_REGRESS" ] || missing+=("postgresql-server-dev-$PG_MAJOR")
 	perl -MIPC::Run -e1 2>/dev/null || missing+=(libipc-run-perl)
 	command -v gcc >/dev/null || missing+=(gcc libc6-dev)
 	command -v make >/dev/null || missing+=(make)
@@ -34,12 +47,15 @@ ensure_deps() {
 	# the pooler and the example application's driver, for the TAP tests
 	[ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
 	/usr/bin/python3 -c 'import psycopg' 2>/dev/null || missing+=(python3-psycopg)
+	# the query generator of the fuzz suite
+	command -v sqlsmith >/dev/null || missing+=(sqlsmith)
 	if [ ${#missing[@]} -gt 0 ]; then
 		[ "$(id -u)" = 0 ] || die "missing ${missing[*]}; run as root so they can be installed"
 		log "installing ${missing[*]}"
 		export DEBIAN_FRONTEND=noninteractive
 		apt-get update -qq
-		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+		apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+			|| die "could not install ${missing[*]}"
 	fi
 	id "$PGUSER_OS" >/dev/null 2>&1 || die "the postgres OS user is missing"
 }

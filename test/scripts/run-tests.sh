@@ -9,6 +9,9 @@ CLUSTER=$TMP/test-cluster
 passed=0
 failed=0
 
+# the result for make test-matrix, which adds it to its total: none
+# until this run has finished
+rm -f "$TMP/test-result"
 ensure_deps
 build_install
 # a fresh cluster each run: tests also read its server log
@@ -18,13 +21,18 @@ trap 'stop_cluster "$CLUSTER"' EXIT
 log "starting the test cluster"
 start_cluster "$CLUSTER" "$PORT"
 
-# count_results FILE RC: add the per-test "ok" / "FAILED" lines pg_regress
-# printed; a run that failed without a FAILED line (it stopped early, e.g.
-# on a missing expected file) counts as one more failure
+# count_results FILE RC: add the per-test results pg_regress printed, in
+# either of its formats:
+#   15:  "test foo ... ok  12 ms", "     foo ... ok" (in a parallel group),
+#        "test foo ... FAILED"
+#   16+: "ok 1         - foo  12 ms" ("+ foo" in a parallel group),
+#        "not ok 8     - foo  12 ms"
+# A run that failed without a failed test (it stopped early, e.g. on a
+# missing expected file or a "Bail out!") counts as one more failure.
 count_results() {
 	local ok bad
-	ok=$(grep -Ec '^(test | +)?[[:alnum:]_]+ +\.\.\. ok' "$1" || true)
-	bad=$(grep -Ec '\.\.\. (FAILED|failed)' "$1" || true)
+	ok=$(grep -Ec '^(test | +)?[[:alnum:]_]+ +\.\.\. ok|^ *ok [0-9]+ ' "$1" || true)
+	bad=$(grep -Ec '\.\.\. (FAILED|failed)|^ *not ok [0-9]+ ' "$1" || true)
 	passed=$((passed + ok))
 	failed=$((failed + bad))
 	if [ "$2" -ne 0 ] && [ "$bad" -eq 0 ]; then
@@ -102,6 +110,7 @@ if [ "$failed" -gt 0 ]; then
 	echo "---- server log (last 40 lines) ----"
 	tail -n 40 "$CLUSTER/server.log" 2>/dev/null
 fi
+echo "$PG_MAJOR $passed $failed" >"$TMP/test-result"
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
