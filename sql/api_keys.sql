@@ -227,6 +227,7 @@ SELECT set_config('request.headers', '', false) IS NOT NULL AS headers_cleared;
 SET ROLE regress_keys_app;
 SELECT pg_temp.err('SET teamacl.api_key_validity = -1') AS app_cannot_allow_it;
 RESET ROLE;
+SELECT pg_temp.err('SET teamacl.api_key_validity = 0') AS zero_refused;
 SET teamacl.api_key_validity = -1;
 SELECT teamacl.set_user(:'alice', false);
 SELECT teamacl.create_api_key(:'beta', 'forever', 'viewer') IS NOT NULL AS forever_key;

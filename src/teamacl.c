@@ -31,6 +31,18 @@ bool		teamacl_api_key_header = false;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
 
+/* teamacl.api_key_validity: a positive validity, or -1 for none */
+static bool
+CheckApiKeyValidity(int *newval, void **extra, GucSource source)
+{
+	if (*newval == 0)
+	{
+		GUC_check_errdetail("Use a positive validity, or -1 to let keys made without one never expire.");
+		return false;
+	}
+	return true;
+}
+
 static void
 TeamaclExecutorStart(QueryDesc *queryDesc, int eflags)
 {
@@ -100,7 +112,7 @@ _PG_init(void)
 							&teamacl_api_key_validity,
 							90 * 24 * 60, -1, INT_MAX,
 							PGC_SUSET, GUC_UNIT_MIN,
-							NULL, NULL, NULL);
+							CheckApiKeyValidity, NULL, NULL);
 
 	DefineCustomBoolVariable("teamacl.api_key_header",
 							 "Take an API key from the Authorization header in request.headers (PostgREST) when nothing else identified the request.",
