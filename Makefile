@@ -21,7 +21,7 @@ endif
 MODULE_big = teamacl
 OBJS = $(patsubst %.c,%.o,$(wildcard src/*.c))
 EXTENSION = teamacl
-EXTVERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(srcdir)/teamacl.control)
+EXTVERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(TOPDIR)teamacl.control)
 # The current version's install script is generated from one source file
 # per concern (sql/src), concatenated in dependency order.  Released full
 # scripts and the upgrade deltas are kept as written.
