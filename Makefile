@@ -69,6 +69,7 @@ demo-stop:
 
 bench:
 	bash test/bench/run.sh
+	bash test/bench/api_keys.sh
 
 valgrind-check:
 	bash test/scripts/valgrind-check.sh

@@ -41,6 +41,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "common/sha2.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -102,8 +103,16 @@ static struct
 	AttrNumber	revoked_at;
 } keyrel;
 
+/* hash of a key presented before -> its id, for keys that were usable */
+typedef struct KnownHash
+{
+	uint8		hash[PG_SHA256_DIGEST_LENGTH];	/* hash key */
+	pg_uuid_t	key_id;
+} KnownHash;
+
 static MemoryContext KeyContext = NULL;
 static HTAB *key_hash = NULL;
+static HTAB *known_hashes = NULL;
 static int	key_count = 0;
 
 /* the last key answered, and for which statement */
@@ -327,6 +336,12 @@ LookupKey(const pg_uuid_t *key_id)
 		ctl.hcxt = KeyContext;
 		key_hash = hash_create("teamacl API keys", 64, &ctl,
 							   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = PG_SHA256_DIGEST_LENGTH;
+		ctl.entrysize = sizeof(KnownHash);
+		ctl.hcxt = KeyContext;
+		known_hashes = hash_create("teamacl API key hashes", 64, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		key_count = 0;
 		last_key = NULL;
 	}
@@ -537,6 +552,8 @@ teamacl_set_api_key(PG_FUNCTION_ARGS)
 	bool		is_local = PG_ARGISNULL(1) ? true : PG_GETARG_BOOL(1);
 	pg_uuid_t	key_id;
 	KeyEntry   *entry = NULL;
+	KnownHash  *known;
+	bytea	   *hash;
 	char		value[4 + UUID_LEN * 2 + 5];
 	char	   *id;
 
@@ -547,15 +564,35 @@ teamacl_set_api_key(PG_FUNCTION_ARGS)
 	}
 
 	teamacl_cache_begin();
-	/* the same hash and probe for every input, well-formed or not */
-	if (ProbeKeyHash(HashKey(PG_GETARG_TEXT_PP(0)), &key_id))
-		entry = LookupKey(&key_id);
-	if (entry == NULL || !entry->exists || entry->revoked ||
-		(entry->expires && entry->expires_at <= GetCurrentStatementStartTimestamp()))
+	hash = HashKey(PG_GETARG_TEXT_PP(0));
+
+	/*
+	 * A key this backend has seen usable, and still usable, needs no probe.
+	 * Every other input, whatever is wrong with it, gets the same hash and
+	 * the same one probe of the unique index.
+	 */
+	if (known_hashes != NULL &&
+		(known = hash_search(known_hashes, VARDATA_ANY(hash), HASH_FIND, NULL)) != NULL)
 	{
-		if (entry != NULL && entry->exists && !entry->revoked)
-			AuditExpiredUse(entry);
-		BadKey();
+		key_id = known->key_id;
+		entry = LookupKey(&key_id);
+		if (!entry->exists || entry->revoked ||
+			(entry->expires && entry->expires_at <= GetCurrentStatementStartTimestamp()))
+			entry = NULL;
+	}
+	if (entry == NULL)
+	{
+		if (ProbeKeyHash(hash, &key_id))
+			entry = LookupKey(&key_id);
+		if (entry == NULL || !entry->exists || entry->revoked ||
+			(entry->expires && entry->expires_at <= GetCurrentStatementStartTimestamp()))
+		{
+			if (entry != NULL && entry->exists && !entry->revoked)
+				AuditExpiredUse(entry);
+			BadKey();
+		}
+		known = hash_search(known_hashes, VARDATA_ANY(hash), HASH_ENTER, NULL);
+		known->key_id = key_id;
 	}
 
 	TouchKey(entry);
