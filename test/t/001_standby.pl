@@ -14,7 +14,7 @@ $primary->start;
 $primary->safe_psql('postgres', q{
 	CREATE EXTENSION teamacl CASCADE;
 	CREATE ROLE app LOGIN;
-	GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO app;
+	GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean), teamacl.set_api_key(text, boolean) TO app;
 	CREATE TABLE docs (id int PRIMARY KEY, team_id uuid NOT NULL, body text);
 	CREATE INDEX ON docs (team_id);
 	GRANT SELECT, INSERT ON docs TO app;
@@ -37,6 +37,12 @@ my $inv_token = $primary->safe_psql('postgres', qq{
 	SELECT teamacl.invite('$team', 'dave\@example.com');
 });
 $inv_token = (split /\n/, $inv_token)[-1];
+# an API key of Alice's, role viewer, for the team
+my $key = $primary->safe_psql('postgres', qq{
+	SELECT teamacl.set_user('$id{alice}', false);
+	SELECT teamacl.create_api_key('$team', 'standby reader', 'viewer');
+});
+$key = (split /\n/, $key)[-1];
 
 $primary->backup('b1');
 my $standby = PostgreSQL::Test::Cluster->new('standby');
@@ -71,6 +77,18 @@ is($bob->query_safe("SELECT teamacl.permissions('$team')"), '{resources.read,tea
 
 on_primary("SELECT teamacl.add_member('$team', 'carol\@example.com', 'member')");
 is($carol->query_safe("SELECT count(*) FROM docs"), '5', 'standby: new membership seen by an open session');
+
+# an API key on the standby: usable (no write there), and its revocation on
+# the primary seen by the next statement of an open session
+my $keyed = $standby->background_psql('postgres', on_error_stop => 0);
+$keyed->query_safe("SET ROLE app");
+$keyed->query_safe("SELECT teamacl.set_api_key('$key', false)");
+is($keyed->query_safe("SELECT count(*) FROM docs"), '5', 'standby: an API key reads its team\'s rows');
+is($keyed->query_safe("SELECT teamacl.permissions('$team')"), '{resources.read,team.read}', 'standby: with the key\'s role');
+on_primary("SELECT teamacl.revoke_api_key((SELECT id FROM teamacl.api_keys WHERE name = 'standby reader'))");
+is($keyed->query_safe("SELECT count(*) FROM docs"), '0', 'standby: a key revoked on the primary is refused by the next statement');
+is($keyed->query_safe("SELECT teamacl.current_api_key_id() IS NULL"), 't', 'standby: and is no longer the identity');
+$keyed->quit;
 
 # every read function works in a read-only transaction on the standby
 my $ro = $standby->safe_psql('postgres', qq{
