@@ -19,7 +19,7 @@ SET teamacl.password_bcrypt_cost = 6;
 \echo
 \echo '=== 1. The application server has its own login role; it may name end users'
 CREATE ROLE demo_app LOGIN;
-GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO demo_app;
+GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean), teamacl.set_api_key(text, boolean) TO demo_app;
 
 \echo
 \echo '=== 2. Three people sign up (the auth service calls register_user); each gets a personal account'
@@ -118,7 +118,28 @@ COMMIT;
 RESET ROLE;
 
 \echo
-\echo '=== 11. The audit log (readable with audit.read) recorded every change'
+\echo '=== 11. An API key for a CI job: Alice makes it (shown once), the application presents it'
+SET ROLE demo_app;
+SELECT teamacl.set_user(:'alice', false);
+SELECT teamacl.create_api_key(:'acme', 'ci', 'viewer', '30 days') AS ci_key \gset
+SELECT teamacl.set_user(NULL, false);
+\echo 'It acts as Alice, in Acme only, with what both viewer and her role grant:'
+BEGIN;
+SELECT teamacl.set_api_key(:'ci_key');
+SELECT teamacl.permissions(:'acme') AS key_permissions, count(*) AS documents FROM app.documents;
+COMMIT;
+SELECT teamacl.set_user(:'alice', false);
+SELECT name, role, status FROM teamacl.team_api_keys;
+SELECT teamacl.revoke_api_key((SELECT id FROM teamacl.team_api_keys WHERE name = 'ci'));
+SELECT teamacl.set_user(NULL, false);
+\echo 'Revoked: the next use is refused with the one key error:'
+\set ON_ERROR_STOP 0
+SELECT teamacl.set_api_key(:'ci_key');
+\set ON_ERROR_STOP 1
+RESET ROLE;
+
+\echo
+\echo '=== 12. The audit log (readable with audit.read) recorded every change'
 SELECT teamacl.set_user(:'alice', false);
 SELECT action, count(*) FROM teamacl.audit_log WHERE team_id = :'acme' GROUP BY action ORDER BY min(id);
 SELECT teamacl.set_user(NULL, false);
