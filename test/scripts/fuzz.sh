@@ -49,14 +49,8 @@ APPROLE=fuzz_app
 read -r -a ROLES <<<"${FUZZ_ROLES:-superuser app}"
 CLUSTER=$TMP/fuzz-cluster
 
-# sqlsmith is not among common.sh's dependencies: install it the same way
-if ! command -v sqlsmith >/dev/null; then
-	[ "$(id -u)" = 0 ] || die "sqlsmith is missing; run as root so it can be installed (apt-get install sqlsmith)"
-	log "installing sqlsmith"
-	export DEBIAN_FRONTEND=noninteractive
-	{ apt-get update -qq && apt-get install -y -qq --no-install-recommends sqlsmith >/dev/null; } \
-		|| die "cannot install sqlsmith"
-fi
+# sqlsmith comes with common.sh's ensure_deps (make test runs it first)
+command -v sqlsmith >/dev/null || die "sqlsmith is missing; run make test (as root) so it is installed"
 
 if [ -n "${FUZZ_PORT:-}" ]; then
 	PORT=$FUZZ_PORT
