@@ -555,9 +555,26 @@ instr_script() {	# WORKLOAD VARIANT N REPS
 #   connect: the first transaction of a new backend (what pgbench -C pays
 #     per transaction, less the process start and authentication).
 # The cache counters are printed before and after the counted part.
+#   miss: set_user() alone, after the same warm-up, for users not cached
+#     (variant miss: each evicts one) or for one cached user (variant hit).
 random_reps=500
 random_instr_script() {	# WORKLOAD VARIANT
 	local w=$1 v=$2 su rd role=bench_user reps=$random_reps
+	if [ "$w" = miss ]; then
+		echo "SET ROLE bench_user"
+		echo "DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT uid FROM bench.lookup WHERE n % 5 = 2 ORDER BY n LIMIT 1500 LOOP PERFORM teamacl.set_user(r.uid); END LOOP; END \$\$"
+		echo "PREPARE su(uuid) AS SELECT teamacl.set_user(\$1)"
+		echo "SELECT bench.cache_counters() AS counters"
+		echo "SELECT pg_sleep(0)"
+		if [ "$v" = miss ]; then
+			sed 's/^/BEGIN\nEXECUTE su(\x27/; s/$/\x27)\nCOMMIT/' "$OUT/cg/miss-users.txt"
+		else
+			for k in $(seq 1 "$reps"); do printf "BEGIN\nEXECUTE su('%s')\nCOMMIT\n" "$(cat "$OUT/cg/hit-user.txt")"; done
+		fi
+		echo "SELECT pg_sleep(0)"
+		echo "SELECT bench.cache_counters() AS counters"
+		return
+	fi
 	[ "$v" = limit ] && role=bench_limit
 	[ "$w" = connect ] && reps=1
 	if [ "$v" = limit ]; then
@@ -597,7 +614,7 @@ instr=$OUT/instructions.tsv
 instr_random=$OUT/instructions-random.tsv
 : >"$instr"
 : >"$instr_random"
-instr_workloads=${INSTR_WORKLOADS:-$instr_workloads pooled_random connect}
+instr_workloads=${INSTR_WORKLOADS:-$instr_workloads pooled_random connect miss}
 if [ "$INSTR" = 1 ]; then
 	command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends valgrind >/dev/null; }
 	mkdir -p "$OUT/cg" && chown "$PGUSER_OS" "$OUT/cg"
@@ -606,8 +623,17 @@ if [ "$INSTR" = 1 ]; then
 	cells=""
 	q -c "SELECT l.n, l.uid, l.teams, l.row_id FROM generate_series(1, $random_reps) g
 		  JOIN bench.lookup l ON l.n = 1 + abs(hashint4(g)) % $LOOKUP_USERS ORDER BY g" >"$OUT/cg/random-users.txt"
+	# users the warm-up (n % 5 = 2) does not cache, and one it does
+	q -c "SELECT uid FROM bench.lookup WHERE n % 5 = 3 ORDER BY hashint4(n), n LIMIT $random_reps" >"$OUT/cg/miss-users.txt"
+	q -c "SELECT uid FROM bench.lookup WHERE n % 5 = 2 ORDER BY n OFFSET 1499 LIMIT 1" >"$OUT/cg/hit-user.txt"
 	for w in $instr_workloads; do
 		case $w in
+			miss)
+				for v in hit miss; do
+					random_instr_script "$w" "$v" >"$OUT/cg/$w-$v.sql"
+					cells="$cells $w:$v"
+				done
+				continue ;;
 			pooled_random|connect)
 				for v in limit protect; do
 					random_instr_script "$w" "$v" >"$OUT/cg/$w-$v.sql"
@@ -633,7 +659,7 @@ if [ "$INSTR" = 1 ]; then
 		total=$(awk '/^(totals|summary):/ {print $2; exit}' "$OUT/cg/$w-$v.out.2")
 		[ -n "$total" ] || die "no instruction count for $w $v"
 		case $w in
-			pooled_random|connect)
+			pooled_random|connect|miss)
 				reps=$random_reps
 				[ "$w" = connect ] && reps=1
 				per=$(( total / reps ))
@@ -713,10 +739,13 @@ median_awk='function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i =
 	echo
 	echo "| workload | limit | protect | ratio | added | protect's cache counters |"
 	echo "|---|---|---|---|---|---|"
-	awk -F'\t' '{ v[$1 FS $2] = $3; c[$1 FS $2] = $4; if (!($1 in seen)) { seen[$1] = 1; names[++nw] = $1 } }
+	awk -F'\t' '$1 != "miss" { v[$1 FS $2] = $3; c[$1 FS $2] = $4; if (!($1 in seen)) { seen[$1] = 1; names[++nw] = $1 } }
 		END { for (k = 1; k <= nw; k++) { w = names[k]; b = v[w FS "limit"]; m = v[w FS "protect"]
 			printf "| %s | %d | %d | %.3f | %+d | %s |\n", w, b, m, (b > 0 ? m / b : 0), m - b, c[w FS "protect"] } }' "$instr_random"
 	echo
+	awk -F'\t' '$1 == "miss" { v[$2] = $3; c[$2] = $4 }
+		END { if (("miss" in v) && ("hit" in v))
+			printf "A miss at a full cache in instructions: set_user() on a user not cached costs **%d** instructions against %d for a cached one (**%+d per miss**; counters %s).\n\n", v["miss"], v["hit"], v["miss"] - v["hit"], c["miss"] }' "$instr_random"
 	fi
 	if [ -s "$hits" ]; then
 	echo "Cache counters of the protect runs' backends (last sample of each run, every 1,000 transactions; every 100 with -C, where each sample is one new backend):"
