@@ -15,8 +15,14 @@
 #   DESTDIR=/path         install into a private staged copy of PostgreSQL
 #                         (the system's tree is copied there first) and run
 #                         the server from it, leaving the system dirs alone
-#   BENCH_DATA, BENCH_PORT  data directory and port (to run beside another
-#                         checkout's make bench)
+#   BENCH_DATA, BENCH_PORT, BENCH_OUT  data directory, port and results
+#                         directory (to run beside another make bench)
+#   BENCH_INSTALL=0       measure the teamacl already installed (with DESTDIR:
+#                         the staged one), e.g. an older build, without
+#                         building and installing this checkout
+#   PRELOAD=1             run with shared_preload_libraries = 'teamacl' (the
+#                         library and its settings are then set up once, in
+#                         the postmaster, not in each new backend)
 #
 # Two measures of the same workloads:
 #   - pgbench TPS, medians of interleaved rounds (what a client sees; on a
@@ -49,7 +55,7 @@ if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR == 2 {pr
 else
 	CLUSTER=${BENCH_DATA:-$TMP/bench-cluster}
 fi
-OUT=$TMP/bench
+OUT=${BENCH_OUT:-$TMP/bench}
 
 ensure_deps
 if [ -n "${DESTDIR:-}" ]; then
@@ -62,7 +68,8 @@ if [ -n "${DESTDIR:-}" ]; then
 	export DESTDIR			# make install honours it
 fi
 PGBENCH=$PGBIN/pgbench
-build_install
+[ "${BENCH_INSTALL:-1}" = 0 ] || build_install
+PRELOAD=${PRELOAD:-0}
 reuse=0
 if [ "${REUSE:-0}" = 1 ] && [ "$(cat "$CLUSTER/bench-scale" 2>/dev/null)" = "$SCALE" ]; then
 	reuse=1
@@ -84,6 +91,12 @@ if [ "$reuse" = 0 ]; then
 	EOF
 	start_cluster "$CLUSTER" "$PORT"
 fi
+if [ "$PRELOAD" = 1 ]; then
+	psql_pg "$PORT" postgres -qc "ALTER SYSTEM SET shared_preload_libraries = 'teamacl'"
+else
+	psql_pg "$PORT" postgres -qc "ALTER SYSTEM RESET shared_preload_libraries"
+fi
+start_cluster "$CLUSTER" "$PORT"
 if [ "${KEEP:-0}" = 1 ]; then
 	trap 'stop_cluster "$CLUSTER"' EXIT
 else
@@ -649,12 +662,14 @@ if [ "$INSTR" = 1 ]; then
 		done
 	done
 	chown -R "$PGUSER_OS" "$OUT/cg"
+	preload_opt=()
+	[ "$PRELOAD" = 1 ] && preload_opt=(-c shared_preload_libraries=teamacl)
 	stop_cluster "$CLUSTER"
 	log "counting instructions per execution (callgrind, single-user backend)"
 	for cell in $cells; do
 		w=${cell%%:*} v=${cell#*:}
 		as_pg valgrind --tool=callgrind --dump-before=pg_sleep --callgrind-out-file="$OUT/cg/$w-$v.out" \
-			"$PGBIN/postgres" --single -D "$CLUSTER" -c jit=off -c max_parallel_workers_per_gather=0 bench \
+			"$PGBIN/postgres" --single -D "$CLUSTER" -c jit=off -c max_parallel_workers_per_gather=0 "${preload_opt[@]}" bench \
 			<"$OUT/cg/$w-$v.sql" >"$OUT/cg/$w-$v.log" 2>&1 || die "callgrind run $w $v failed: see $OUT/cg/$w-$v.log"
 		total=$(awk '/^(totals|summary):/ {print $2; exit}' "$OUT/cg/$w-$v.out.2")
 		[ -n "$total" ] || die "no instruction count for $w $v"
@@ -682,7 +697,7 @@ median_awk='function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i =
 {
 	echo "## teamacl benchmark, SCALE=$SCALE ($USERS users, $TEAMS teams, $ROWS rows)"
 	echo
-	echo "Machine: $(nproc) cores, data directory in $CLUSTER, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -r); PostgreSQL $pgver; jit off; 1 client unless noted."
+	echo "Machine: $(nproc) cores, data directory in $CLUSTER, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -r); PostgreSQL $pgver; jit off; 1 client unless noted; shared_preload_libraries $([ "$PRELOAD" = 1 ] && echo "= 'teamacl'" || echo "empty (teamacl loaded by each backend's first call)")."
 	echo
 	if [ "$TPS" = 1 ]; then
 	echo "pgbench, $ROUNDS interleaved rounds x ${DURATION}s, medians. Ratios are the baseline's median TPS over the variant's (time ratio: lower is better; 1.00 = the baseline)."
