@@ -276,7 +276,7 @@ counters_block() {	# FILE EVERY
 		\set i :i + 1
 		\if :i % $2 = 0
 		SELECT bench.cache_counters() AS counters \gset
-		\shell echo :counters > $1
+		\shell echo tx=:i :counters > $1
 		\endif
 	EOF
 }
@@ -765,7 +765,11 @@ median_awk='function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i =
 	if [ -s "$hits" ]; then
 	echo "Cache counters of the protect runs' backends (last sample of each run, every 1,000 transactions; every 100 with -C, where each sample is one new backend):"
 	echo
-	awk -F'\t' '$2 == "protect" { last[$1] = $4 } END { for (w in last) printf "- %s: %s\n", w, last[w] }' "$hits" | sort
+	awk -F'\t' '$2 == "protect" && $4 != "-" { last[$1] = $4 }
+		END { for (w in last) { n = split(last[w], f, /[ =]/); for (i = 1; i < n; i += 2) c[f[i]] = f[i + 1]
+			if (w == "connect") { sub(/^tx=[0-9]* /, "", last[w]); printf "- connect: each transaction a new backend; one such backend: %s\n", last[w]; continue }
+			printf "- %s: %.2f users loaded per transaction, %.1f%% of lookups hits (%s)\n", w,
+				(c["tx"] > 0 ? c["misses"] / c["tx"] : 0), (c["lookups"] > 0 ? 100 * (1 - c["misses"] / c["lookups"]) : 0), last[w] } }' "$hits" | sort
 	echo
 	fi
 } | tee "$report"
