@@ -276,7 +276,7 @@ counters_block() {	# FILE EVERY
 		\set i :i + 1
 		\if :i % $2 = 0
 		SELECT bench.cache_counters() AS counters \gset
-		\shell echo tx=:i :counters > $1
+		\shell echo tx :i :counters > $1
 		\endif
 	EOF
 }
@@ -403,8 +403,8 @@ all_variants="limit plain $variants"
 				pooled_random|connect) random_script "$v" >"$script"; opts+=(--random-seed="$round") ;;
 				*) statement "$base" "$v" "$n" | tr ';' '\n' | sed '/^ *$/d; s/$/;/' >"$script" ;;
 			esac
-			# (not for the limit, which must not load teamacl at all)
-			[ "$v" = limit ] || counters_block "$counters" "$every" >>"$script"
+			# (not for the limit and plain, which must not load teamacl at all)
+			case $v in limit|plain) ;; *) counters_block "$counters" "$every" >>"$script" ;; esac
 			chown "$PGUSER_OS" "$script"
 			role=$(role_of "$v" "$base" "$n")
 			case $w in pooled_random|connect) [ "$v" = limit ] || role=bench_user ;; esac
@@ -767,7 +767,7 @@ median_awk='function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i =
 	echo
 	awk -F'\t' '$2 == "protect" && $4 != "-" { last[$1] = $4 }
 		END { for (w in last) { n = split(last[w], f, /[ =]/); for (i = 1; i < n; i += 2) c[f[i]] = f[i + 1]
-			if (w == "connect") { sub(/^tx=[0-9]* /, "", last[w]); printf "- connect: each transaction a new backend; one such backend: %s\n", last[w]; continue }
+			if (w == "connect") { sub(/^tx [0-9]* /, "", last[w]); printf "- connect: each transaction a new backend; one such backend: %s\n", last[w]; continue }
 			printf "- %s: %.2f users loaded per transaction, %.1f%% of lookups hits (%s)\n", w,
 				(c["tx"] > 0 ? c["misses"] / c["tx"] : 0), (c["lookups"] > 0 ? 100 * (1 - c["misses"] / c["lookups"]) : 0), last[w] } }' "$hits" | sort
 	echo
