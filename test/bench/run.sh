@@ -201,7 +201,7 @@ fi
 # a reused dataset: undo what the last run's update workload changed, so
 # every copy holds the limit's rows again
 if [ "$reuse" = 1 ]; then
-	for v in $variants; do
+	for v in plain $variants; do
 		q -c "UPDATE bench.docs_$v SET body = 'row ' || id WHERE body = 'changed'"
 		q -c "VACUUM bench.docs_$v"
 	done
