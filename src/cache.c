@@ -167,7 +167,7 @@ static HTAB *team_hash = NULL;
 static int	team_count = 0;
 static uint64 team_generation = 0;	/* team_change the cache holds */
 
-/* For teamacl.cache_counters: what the cache did in this backend. */
+/* For teamacl_cache_counters(): what the cache did in this backend. */
 static uint64 n_lookups = 0;	/* teamacl_lookup_user() calls */
 static uint64 n_misses = 0;		/* of which loaded a user */
 static uint64 n_evictions = 0;
