@@ -12,9 +12,15 @@
  *	  for teams_with().
  *
  * Both are loaded with direct index scans on teamacl's own tables (no SPI,
- * no planning, no row-level security) under a fresh snapshot, so a miss
- * costs a handful of index probes.  Users are kept in an LRU list capped
- * by teamacl.cache_size.
+ * no planning, no row-level security) under a fresh snapshot.  Users are
+ * kept in an LRU list capped by teamacl.cache_size.  Behind a pooler nearly
+ * every transaction names another user, so a miss is kept cheap: one
+ * snapshot, one probe of users and one index scan of members per miss; the
+ * team-level facts a membership needs (personal, require_secure_sign_in)
+ * come from a small cache of teams (at most four per cached user), and the
+ * teams not in it are read with one index scan for all of them; a miss at
+ * a full cache recycles the evicted entry, which holds up to
+ * TEAMACL_INLINE_TEAMS memberships inline, so it allocates nothing.
  *
  * Invalidation: statement-level triggers on every table that feeds the
  * cache (ENABLE ALWAYS, so session_replication_role = replica does not skip
@@ -22,8 +28,8 @@
  * table.  PostgreSQL delivers it to every backend at commit, and hot
  * standbys replay it from the commit record.  Our relcache callback only
  * bumps generation counters (one for users, one for the catalogue of
- * permissions and roles); entries of an older generation are reloaded when
- * next used.  A backend reads pending invalidations only at
+ * permissions and roles; a third, team_change, for the teams cache);
+ * entries of an older generation are reloaded when next used.  A backend reads pending invalidations only at
  * transaction start or when it acquires a new lock, so the check functions
  * also call AcceptInvalidationMessages() once per executor start: a change
  * committed before a statement starts is always seen by that statement,
@@ -61,6 +67,7 @@
 
 PG_FUNCTION_INFO_V1(teamacl_invalidate_trigger);
 PG_FUNCTION_INFO_V1(teamacl_cache_stats);
+PG_FUNCTION_INFO_V1(teamacl_cache_counters);
 
 /* The relations the cache reads; resolved once per catalogue load. */
 typedef struct TeamaclRelids
@@ -114,6 +121,14 @@ typedef struct RoleSlot
 static uint64 cache_generation = 1;
 static uint64 catalog_change = 1;
 
+/*
+ * Moves when teamacl.teams changes (its triggers fire on DELETE, TRUNCATE
+ * and on UPDATEs of id, personal or require_secure_sign_in: the facts the
+ * teams cache holds; an INSERT needs nothing, as only teams that were
+ * found are cached), or on a full reset.
+ */
+static uint64 team_change = 1;
+
 /* Bumped at every executor start; see teamacl_cache_begin(). */
 static uint64 statement_counter = 1;
 static uint64 statement_checked = 0;
@@ -134,6 +149,33 @@ static dlist_head user_lru = DLIST_STATIC_INIT(user_lru);
 static int	user_count = 0;
 static TeamaclUser *last_user = NULL;
 
+/*
+ * The teams cache: the team-level facts of teams a loaded user belongs to,
+ * shared by every member.  Bounded by four teams per cached user; when
+ * full it is emptied at once (amortised O(1) per insertion).
+ */
+typedef struct TeamSlot
+{
+	pg_uuid_t	team_id;		/* hash key */
+	bool		personal;
+	bool		require_secure;
+} TeamSlot;
+
+#define TEAMS_PER_USER	4
+
+static MemoryContext TeamContext = NULL;
+static HTAB *team_hash = NULL;
+static int	team_count = 0;
+static uint64 team_generation = 0;	/* team_change the cache holds */
+
+/* For teamacl_cache_counters(): what the cache did in this backend. */
+static uint64 n_lookups = 0;	/* teamacl_lookup_user() calls */
+static uint64 n_misses = 0;		/* of which loaded a user */
+static uint64 n_evictions = 0;
+static uint64 n_catalog_loads = 0;
+static uint64 n_team_hits = 0;	/* memberships whose team facts were cached */
+static uint64 n_team_reads = 0; /* ... and read from teamacl.teams */
+
 /* Login role to user mapping: one remembered answer. */
 static Oid	mapped_role = InvalidOid;
 static uint64 mapped_generation = 0;
@@ -153,10 +195,36 @@ TeamaclRelcacheCallback(Datum arg, Oid relid)
 	{
 		catalog_change++;
 		cache_generation++;
+		team_change++;
+	}
+	else if (relid == relids.teams)
+	{
+		cache_generation++;
+		team_change++;
 	}
 	else if (relid == relids.members || relid == relids.users ||
-			 relid == relids.teams || relid == relids.api_keys)
+			 relid == relids.api_keys)
 		cache_generation++;
+}
+
+/*
+ * _cache_counters(): what this backend's cache did, as text.  Not declared
+ * by the extension's SQL (a diagnostic for make bench, which declares it in
+ * its own schema): lookups, misses (users loaded), evictions, catalogue
+ * loads, and memberships whose team facts were found cached or read.
+ */
+Datum
+teamacl_cache_counters(PG_FUNCTION_ARGS)
+{
+	char		buf[256];
+
+	snprintf(buf, sizeof(buf),
+			 "lookups=" UINT64_FORMAT " misses=" UINT64_FORMAT
+			 " evictions=" UINT64_FORMAT " catalog_loads=" UINT64_FORMAT
+			 " team_hits=" UINT64_FORMAT " team_reads=" UINT64_FORMAT,
+			 n_lookups, n_misses, n_evictions, n_catalog_loads,
+			 n_team_hits, n_team_reads);
+	PG_RETURN_TEXT_P(cstring_to_text(buf));
 }
 
 static void
@@ -196,17 +264,28 @@ RequireRelid(const char *name, Oid nsp)
 	return relid;
 }
 
+/*
+ * A column's number, from the relation's descriptor (the relcache entry
+ * the loaders use anyway: no catalogue lookup of its own).
+ */
 static AttrNumber
-RequireAttnum(Oid relid, const char *column)
+RequireAttnum(Relation rel, const char *column)
 {
-	AttrNumber	attnum = get_attnum(relid, column);
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
 
-	if (attnum == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("teamacl column \"%s\" is missing", column),
-				 errhint("Reinstall or update the extension.")));
-	return attnum;
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), column) == 0)
+			return att->attnum;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("teamacl column \"%s\" is missing", column),
+			 errhint("Reinstall or update the extension.")));
+	return InvalidAttrNumber;	/* keep compiler quiet */
 }
 
 /*
@@ -254,6 +333,8 @@ LoadCatalog(void)
 	ListCell   *lc;
 	int			bit;
 
+	n_catalog_loads++;
+
 	/* Start from an empty catalogue: user entries refer into it. */
 	if (CatalogContext == NULL)
 		CatalogContext = AllocSetContextCreate(CacheMemoryContext,
@@ -293,30 +374,35 @@ LoadCatalog(void)
 	relids.permissions = RequireRelid("permissions", nsp);
 	relids.api_keys = get_relname_relid("api_keys", nsp);
 
-	relids.users_id = RequireAttnum(relids.users, "id");
-	relids.users_registered = RequireAttnum(relids.users, "registered");
-	relids.users_sign_in_method = RequireAttnum(relids.users, "sign_in_method");
-	relids.users_db_role = RequireAttnum(relids.users,
+	/*
+	 * Column numbers, from the relations' descriptors: the user loader opens
+	 * these relations anyway, so their relcache entries are built once,
+	 * here, in a new backend.
+	 */
+	rel = table_open(relids.users, AccessShareLock);
+	relids.users_id = RequireAttnum(rel, "id");
+	relids.users_registered = RequireAttnum(rel, "registered");
+	relids.users_sign_in_method = RequireAttnum(rel, "sign_in_method");
+	relids.users_db_role = RequireAttnum(rel,
 										 relids.users_role_by_oid ? "db_role_oid" : "db_role");
-	relids.members_team_id = RequireAttnum(relids.members, "team_id");
-	relids.members_user_id = RequireAttnum(relids.members, "user_id");
-	relids.members_role_id = RequireAttnum(relids.members, "role_id");
-	relids.teams_id = RequireAttnum(relids.teams, "id");
-	relids.teams_personal = RequireAttnum(relids.teams, "personal");
-	relids.teams_require_secure = RequireAttnum(relids.teams, "require_secure_sign_in");
-
-	a_name = RequireAttnum(relids.permissions, "name");
-	a_role_id = RequireAttnum(relids.roles, "id");
-	a_all = RequireAttnum(relids.roles, "all_permissions");
-	a_rp_role = RequireAttnum(relids.role_permissions, "role_id");
-	a_rp_perm = RequireAttnum(relids.role_permissions, "permission");
-	a_rp_excluded = RequireAttnum(relids.role_permissions, "excluded");
+	table_close(rel, AccessShareLock);
+	rel = table_open(relids.members, AccessShareLock);
+	relids.members_team_id = RequireAttnum(rel, "team_id");
+	relids.members_user_id = RequireAttnum(rel, "user_id");
+	relids.members_role_id = RequireAttnum(rel, "role_id");
+	table_close(rel, AccessShareLock);
+	rel = table_open(relids.teams, AccessShareLock);
+	relids.teams_id = RequireAttnum(rel, "id");
+	relids.teams_personal = RequireAttnum(rel, "personal");
+	relids.teams_require_secure = RequireAttnum(rel, "require_secure_sign_in");
+	table_close(rel, AccessShareLock);
 
 	snap = LoaderSnapshot();
 	old = MemoryContextSwitchTo(CatalogContext);
 
 	/* Permissions: bit numbers in name order, so they are reproducible. */
 	rel = table_open(relids.permissions, AccessShareLock);
+	a_name = RequireAttnum(rel, "name");
 	scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
@@ -362,6 +448,8 @@ LoadCatalog(void)
 	role_hash = hash_create("teamacl roles", 64, &ctl,
 							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	rel = table_open(relids.roles, AccessShareLock);
+	a_role_id = RequireAttnum(rel, "id");
+	a_all = RequireAttnum(rel, "all_permissions");
 	scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
@@ -380,6 +468,9 @@ LoadCatalog(void)
 	table_close(rel, AccessShareLock);
 
 	rel = table_open(relids.role_permissions, AccessShareLock);
+	a_rp_role = RequireAttnum(rel, "role_id");
+	a_rp_perm = RequireAttnum(rel, "permission");
+	a_rp_excluded = RequireAttnum(rel, "excluded");
 	scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
 	while (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
@@ -494,6 +585,7 @@ TeamCompare(const void *a, const void *b)
 				  &((const TeamaclTeam *) b)->team_id, UUID_LEN);
 }
 
+/* Drop what an entry holds outside itself; the entry stays usable. */
 static void
 FreeUserContents(TeamaclUser *user)
 {
@@ -506,46 +598,109 @@ FreeUserContents(TeamaclUser *user)
 				pfree(DatumGetPointer(user->teams_with[i]));
 		pfree(user->teams_with);
 	}
-	if (user->teams != NULL)
+	if (user->teams != NULL && user->teams != user->inline_teams)
 		pfree(user->teams);
 	user->teams_with = NULL;
-	user->teams = NULL;
+	user->teams = user->inline_teams;
 	user->nteams = 0;
 	user->nperms = 0;
 }
 
+/* sign_in_method values that satisfy require_secure_sign_in */
 static bool
-SecureSignIn(const char *method)
+SecureSignIn(Datum method)
 {
-	return method != NULL &&
-		(strcmp(method, "password_2fa") == 0 ||
-		 strcmp(method, "google") == 0 ||
-		 strcmp(method, "github") == 0 ||
-		 strcmp(method, "sso") == 0);
+	text	   *t = DatumGetTextPP(method);
+	const char *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+	bool		result;
+
+#define METHOD_IS(lit) (len == sizeof(lit) - 1 && memcmp(s, lit, len) == 0)
+	result = METHOD_IS("password_2fa") || METHOD_IS("google") ||
+		METHOD_IS("github") || METHOD_IS("sso");
+#undef METHOD_IS
+	if ((Pointer) t != DatumGetPointer(method))
+		pfree(t);
+	return result;
 }
 
-/* Read one user's row and memberships into *user (in UserContext). */
+/*
+ * Make the teams cache current: emptied when teams changed since it was
+ * filled, when the catalogue it was filled under was reloaded, or when
+ * full.
+ */
+static void
+TeamCacheBegin(void)
+{
+	int			cap = Max(teamacl_cache_size, 1) * TEAMS_PER_USER;
+
+	if (team_hash != NULL && team_generation == team_change && team_count < cap)
+		return;
+	if (TeamContext == NULL)
+		TeamContext = AllocSetContextCreate(CacheMemoryContext,
+											"teamacl teams",
+											ALLOCSET_DEFAULT_SIZES);
+	else if (team_hash != NULL)
+		MemoryContextReset(TeamContext);
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(TeamSlot);
+		ctl.hcxt = TeamContext;
+		team_hash = hash_create("teamacl teams", Min(cap, 1024), &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	team_count = 0;
+	team_generation = team_change;
+}
+
+/* Fill one membership's team facts from a teams row. */
+static void
+ApplyTeamFacts(TeamaclTeam *team, bool personal, bool require_secure,
+			   bool secure_sign_in)
+{
+	team->personal = personal;
+	/* a team requiring secure sign-in grants nothing until comply */
+	if (require_secure && !secure_sign_in)
+		team->perms = NULL;
+}
+
+/* A membership being loaded: the entry's team, and whether its team was found. */
+#define LOAD_STACK_TEAMS	16
+
+/*
+ * Read one user's row and memberships into *user, under one snapshot: the
+ * users row by primary key, every membership with one scan of
+ * members_user_id_idx, and the facts of the teams not in the teams cache
+ * with one scan of teams_pkey for all of them.
+ */
 static void
 LoadUser(TeamaclUser *user)
 {
 	Relation	rel;
-	Relation	teams_rel;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	ScanKeyData key;
 	Snapshot	snap;
-	char	   *method = NULL;
-	int			cap = 8;
+	bool		secure_sign_in = false;
+	TeamaclTeam stack_teams[LOAD_STACK_TEAMS];
+	bool		stack_found[LOAD_STACK_TEAMS];
+	TeamaclTeam *teams = stack_teams;
+	bool	   *found = stack_found;
+	int			cap = LOAD_STACK_TEAMS;
 	int			n = 0;
-	TeamaclTeam *teams;
-	pg_uuid_t  *roles;
+	int			nmissing = 0;
 	int			i;
-	MemoryContext old;
+	uint64		teams_as_of;
 
 	FreeUserContents(user);
 	user->exists = false;
 	user->registered = false;
 
+	TeamCacheBegin();
+	teams_as_of = team_change;
 	snap = LoaderSnapshot();
 
 	/* the users row */
@@ -564,14 +719,12 @@ LoadUser(TeamaclUser *user)
 		user->registered = !isnull && DatumGetBool(d);
 		d = heap_getattr(tup, relids.users_sign_in_method,
 						 RelationGetDescr(rel), &isnull);
-		if (!isnull)
-			method = TextDatumGetCString(d);
+		secure_sign_in = !isnull && SecureSignIn(d);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 
-	teams = palloc(sizeof(TeamaclTeam) * cap);
-	roles = palloc(sizeof(pg_uuid_t) * cap);
+	/* every membership, with its role's permissions */
 	if (user->exists)
 	{
 		AttrNumber	a_team = relids.members_team_id;
@@ -588,72 +741,139 @@ LoadUser(TeamaclUser *user)
 			bool		isnull;
 			Datum		t = heap_getattr(tup, a_team, RelationGetDescr(rel), &isnull);
 			Datum		r = heap_getattr(tup, a_role, RelationGetDescr(rel), &isnull);
+			RoleSlot   *role = hash_search(role_hash, DatumGetUUIDP(r), HASH_FIND, NULL);
 
 			if (n == cap)
 			{
 				cap *= 2;
-				teams = repalloc(teams, sizeof(TeamaclTeam) * cap);
-				roles = repalloc(roles, sizeof(pg_uuid_t) * cap);
+				if (teams == stack_teams)
+				{
+					teams = palloc(sizeof(TeamaclTeam) * cap);
+					found = palloc(sizeof(bool) * cap);
+					memcpy(teams, stack_teams, sizeof(stack_teams));
+				}
+				else
+				{
+					teams = repalloc(teams, sizeof(TeamaclTeam) * cap);
+					found = repalloc(found, sizeof(bool) * cap);
+				}
 			}
 			memcpy(&teams[n].team_id, DatumGetUUIDP(t), UUID_LEN);
-			memcpy(&roles[n], DatumGetUUIDP(r), UUID_LEN);
+			teams[n].perms = role ? role->perms : NULL;
+			teams[n].personal = false;
 			n++;
 		}
 		systable_endscan(scan);
 		table_close(rel, AccessShareLock);
 	}
+	if (n > 1)
+		qsort(teams, n, sizeof(TeamaclTeam), TeamCompare);
 
-	/* each team's flags, and the role's permissions */
-	teams_rel = table_open(relids.teams, AccessShareLock);
+	/* team facts: from the teams cache, else from teamacl.teams */
 	for (i = 0; i < n; i++)
 	{
-		RoleSlot   *role = hash_search(role_hash, &roles[i], HASH_FIND, NULL);
-		bool		secure_required = false;
+		TeamSlot   *slot = hash_search(team_hash, &teams[i].team_id, HASH_FIND, NULL);
 
-		teams[i].perms = role ? role->perms : NULL;
-		teams[i].personal = false;
+		found[i] = slot != NULL;
+		if (slot != NULL)
+			ApplyTeamFacts(&teams[i], slot->personal, slot->require_secure,
+						   secure_sign_in);
+		else
+			nmissing++;
+	}
+	n_team_hits += n - nmissing;
+	n_team_reads += nmissing;
+	if (nmissing > 0)
+	{
+		Datum		stack_elems[LOAD_STACK_TEAMS];
+		Datum	   *elems = nmissing <= LOAD_STACK_TEAMS ? stack_elems :
+			palloc(sizeof(Datum) * nmissing);
+		ArrayType  *arr = NULL;
+		int			k = 0;
 
-		ScanKeyInit(&key, relids.teams_id,
-					BTEqualStrategyNumber, F_UUID_EQ,
-					UUIDPGetDatum(&teams[i].team_id));
-		scan = systable_beginscan(teams_rel, relids.teams_pkey, true, snap,
-								  1, &key);
-		if (HeapTupleIsValid(tup = systable_getnext(scan)))
+		for (i = 0; i < n; i++)
+			if (!found[i])
+				elems[k++] = UUIDPGetDatum(&teams[i].team_id);
+		rel = table_open(relids.teams, AccessShareLock);
+		if (nmissing == 1)
+			ScanKeyInit(&key, relids.teams_id, BTEqualStrategyNumber,
+						F_UUID_EQ, elems[0]);
+		else
+		{
+			/* team_id = ANY (array): one index scan for every missing team */
+			arr = construct_array(elems, nmissing, UUIDOID, UUID_LEN, false,
+								  TYPALIGN_CHAR);
+			ScanKeyEntryInitialize(&key, SK_SEARCHARRAY, relids.teams_id,
+								   BTEqualStrategyNumber, InvalidOid,
+								   InvalidOid, F_UUID_EQ,
+								   PointerGetDatum(arr));
+		}
+		scan = systable_beginscan(rel, relids.teams_pkey, true, snap, 1, &key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
 		{
 			bool		isnull;
+			Datum		id = heap_getattr(tup, relids.teams_id,
+										  RelationGetDescr(rel), &isnull);
 			Datum		d;
+			bool		personal,
+						require_secure;
+			TeamaclTeam probe;
+			TeamaclTeam *team;
 
+			if (isnull)
+				continue;
+			memcpy(&probe.team_id, DatumGetUUIDP(id), UUID_LEN);
+			team = bsearch(&probe, teams, n, sizeof(TeamaclTeam), TeamCompare);
+			if (team == NULL || found[team - teams])
+				continue;
 			d = heap_getattr(tup, relids.teams_personal,
-							 RelationGetDescr(teams_rel), &isnull);
-			teams[i].personal = !isnull && DatumGetBool(d);
+							 RelationGetDescr(rel), &isnull);
+			personal = !isnull && DatumGetBool(d);
 			d = heap_getattr(tup, relids.teams_require_secure,
-							 RelationGetDescr(teams_rel), &isnull);
-			secure_required = !isnull && DatumGetBool(d);
-		}
-		else
-			teams[i].perms = NULL;	/* dangling: grant nothing */
-		systable_endscan(scan);
+							 RelationGetDescr(rel), &isnull);
+			require_secure = !isnull && DatumGetBool(d);
+			found[team - teams] = true;
+			ApplyTeamFacts(team, personal, require_secure, secure_sign_in);
 
-		/* a team requiring secure sign-in grants nothing until comply */
-		if (secure_required && !SecureSignIn(method))
-			teams[i].perms = NULL;
+			/*
+			 * Cache what was read unless teams changed meanwhile (the
+			 * invalidation was read while we took a lock): what we read
+			 * may predate that change.
+			 */
+			if (team_change == teams_as_of)
+			{
+				TeamSlot   *slot = hash_search(team_hash, &probe.team_id,
+											   HASH_ENTER, NULL);
+
+				slot->personal = personal;
+				slot->require_secure = require_secure;
+				team_count++;
+			}
+		}
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+		if (arr != NULL)
+			pfree(arr);
+		if (elems != stack_elems)
+			pfree(elems);
+		/* a membership of a team that is not there grants nothing */
+		for (i = 0; i < n; i++)
+			if (!found[i])
+				teams[i].perms = NULL;
 	}
-	table_close(teams_rel, AccessShareLock);
 	UnregisterSnapshot(snap);
 
-	qsort(teams, n, sizeof(TeamaclTeam), TeamCompare);
-
-	old = MemoryContextSwitchTo(UserContext);
-	user->teams = palloc(sizeof(TeamaclTeam) * Max(n, 1));
+	if (n > TEAMACL_INLINE_TEAMS)
+		user->teams = MemoryContextAlloc(UserContext, sizeof(TeamaclTeam) * n);
+	else
+		user->teams = user->inline_teams;
 	memcpy(user->teams, teams, sizeof(TeamaclTeam) * n);
 	user->nteams = n;
-	user->nperms = permission_count;
-	user->teams_with = palloc0(sizeof(Datum) * Max(permission_count, 1));
-	MemoryContextSwitchTo(old);
-	pfree(teams);
-	pfree(roles);
-	if (method)
-		pfree(method);
+	if (teams != stack_teams)
+	{
+		pfree(teams);
+		pfree(found);
+	}
 }
 
 static void
@@ -663,8 +883,10 @@ EvictUser(TeamaclUser *user)
 		last_user = NULL;
 	dlist_delete(&user->lru);
 	FreeUserContents(user);
+	/* the element goes to the hash's free list: the next miss reuses it */
 	hash_search(user_hash, &user->user_id, HASH_REMOVE, NULL);
 	user_count--;
+	n_evictions++;
 }
 
 /*
@@ -677,6 +899,7 @@ teamacl_lookup_user(const pg_uuid_t *user_id)
 	TeamaclUser *user;
 	bool		found;
 
+	n_lookups++;
 	if (last_user != NULL &&
 		memcmp(&last_user->user_id, user_id, UUID_LEN) == 0 &&
 		last_user->generation == cache_generation)
@@ -697,12 +920,21 @@ teamacl_lookup_user(const pg_uuid_t *user_id)
 								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 
-	user = hash_search(user_hash, user_id, HASH_ENTER, &found);
-	if (!found)
+	user = hash_search(user_hash, user_id, HASH_FIND, NULL);
+	if (user == NULL)
 	{
+		/*
+		 * At a full cache, evict before entering: the new entry then takes
+		 * the evicted element from the hash's free list.
+		 */
+		while (user_count >= Max(teamacl_cache_size, 1) &&
+			   !dlist_is_empty(&user_lru))
+			EvictUser(dlist_tail_element(TeamaclUser, lru, &user_lru));
+		user = hash_search(user_hash, user_id, HASH_ENTER, &found);
+		Assert(!found);
 		user->arrays = NULL;
 		user->generation = 0;
-		user->teams = NULL;
+		user->teams = user->inline_teams;
 		user->teams_with = NULL;
 		user->nteams = 0;
 		user->nperms = 0;
@@ -716,6 +948,7 @@ teamacl_lookup_user(const pg_uuid_t *user_id)
 	{
 		uint64		generation = cache_generation;
 
+		n_misses++;
 		/* the catalogue the entry points into must be current too */
 		teamacl_cache_begin();
 		generation = cache_generation;
@@ -733,7 +966,7 @@ teamacl_lookup_user(const pg_uuid_t *user_id)
 		user->generation = generation;
 	}
 
-	/* keep the cache bounded; never evict the entry we return */
+	/* keep the cache bounded (the cap may have been lowered) */
 	while (user_count > Max(teamacl_cache_size, 1))
 	{
 		TeamaclUser *victim = dlist_tail_element(TeamaclUser, lru, &user_lru);
@@ -778,9 +1011,16 @@ teamacl_user_teams_with(TeamaclUser *user, int bit)
 {
 	ArrayType  *arr;
 
-	if (bit >= user->nperms)
+	if (bit >= teamacl_permission_count())
 		return PointerGetDatum(construct_empty_array(UUIDOID));
 
+	/* the per-permission answers are made on first use, not at load */
+	if (user->teams_with == NULL)
+	{
+		user->nperms = teamacl_permission_count();
+		user->teams_with = MemoryContextAllocZero(UserContext,
+												  sizeof(Datum) * user->nperms);
+	}
 	if (user->teams_with[bit] == (Datum) 0)
 	{
 		Datum	   *elems = palloc(sizeof(Datum) * Max(user->nteams, 1));
@@ -901,6 +1141,8 @@ teamacl_cache_memory(void)
 
 	if (UserContext)
 		total += MemoryContextMemAllocated(UserContext, true);
+	if (TeamContext)
+		total += MemoryContextMemAllocated(TeamContext, true);
 	if (CatalogContext)
 		total += MemoryContextMemAllocated(CatalogContext, true);
 	return total;

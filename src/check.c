@@ -282,6 +282,22 @@ EquivalentArrayClause(FuncExpr *call, Oid eqop)
 	return saop;
 }
 
+/*
+ * The built-in uuid = uuid operator: one catalogue probe by name, once per
+ * backend (GetDefaultOpClass() would scan every btree operator class,
+ * which a new backend's first statement pays for in full).
+ */
+static Oid
+UuidEqualOperator(void)
+{
+	static Oid	eqop = InvalidOid;
+
+	if (!OidIsValid(eqop))
+		eqop = OpernameGetOprid(list_make2(makeString("pg_catalog"), makeString("=")),
+								UUIDOID, UUIDOID);
+	return eqop;
+}
+
 /* teams_with() for a permission name, (Datum) 0 if the name is unknown */
 static Datum
 TeamsWithName(text *perm)
@@ -358,8 +374,7 @@ teamacl_has_permission_support(PG_FUNCTION_ARGS)
 			PG_RETURN_POINTER(NULL);
 		teams = makeConst(UUIDARRAYOID, -1, InvalidOid, -1, arr, false, false);
 		saop = makeNode(ScalarArrayOpExpr);
-		saop->opno = get_opfamily_member(get_opclass_family(GetDefaultOpClass(UUIDOID, BTREE_AM_OID)),
-										 UUIDOID, UUIDOID, BTEqualStrategyNumber);
+		saop->opno = UuidEqualOperator();
 		saop->opfuncid = F_UUID_EQ;
 		saop->useOr = true;
 		saop->inputcollid = InvalidOid;

@@ -44,7 +44,15 @@ typedef struct TeamaclTeam
 	bool		personal;		/* the user's personal account */
 } TeamaclTeam;
 
-/* The cached view of one user: identity facts and memberships. */
+/* Memberships held inside a user entry; more are allocated separately. */
+#define TEAMACL_INLINE_TEAMS	6
+
+/*
+ * The cached view of one user: identity facts and memberships.  Entries
+ * are fixed-size hash elements: a miss at a full cache recycles the evicted
+ * element and, for a user in at most TEAMACL_INLINE_TEAMS teams, allocates
+ * nothing.
+ */
 typedef struct TeamaclUser
 {
 	pg_uuid_t	user_id;		/* hash key: must be first */
@@ -52,12 +60,13 @@ typedef struct TeamaclUser
 	bool		exists;			/* a row in teamacl.users */
 	bool		registered;		/* not a placeholder added by email */
 	int			nteams;
-	TeamaclTeam *teams;			/* sorted by team_id */
-	int			nperms;			/* length of teams_with */
+	TeamaclTeam *teams;			/* sorted by team_id: inline_teams or palloc'd */
+	int			nperms;			/* length of teams_with; 0 until first used */
 	Datum	   *teams_with;		/* per permission bit: uuid[] or 0 */
 	MemoryContext arrays;		/* where teams_with arrays live; NULL: the
 								 * user cache's */
 	dlist_node	lru;
+	TeamaclTeam inline_teams[TEAMACL_INLINE_TEAMS];
 } TeamaclUser;
 
 /* cache.c */

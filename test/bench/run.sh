@@ -11,6 +11,18 @@
 #   INSTR=0               skip the instruction counts (callgrind)
 #   KEEP=1                keep the dataset (stopped) at exit; REUSE=1 then
 #                         reuses a kept dataset of the same scale
+#   WORKLOADS="..."       run only these pgbench workloads (default: all)
+#   DESTDIR=/path         install into a private staged copy of PostgreSQL
+#                         (the system's tree is copied there first) and run
+#                         the server from it, leaving the system dirs alone
+#   BENCH_DATA, BENCH_PORT, BENCH_OUT  data directory, port and results
+#                         directory (to run beside another make bench)
+#   BENCH_INSTALL=0       measure the teamacl already installed (with DESTDIR:
+#                         the staged one), e.g. an older build, without
+#                         building and installing this checkout
+#   PRELOAD=1             run with shared_preload_libraries = 'teamacl' (the
+#                         library and its settings are then set up once, in
+#                         the postmaster, not in each new backend)
 #
 # Two measures of the same workloads:
 #   - pgbench TPS, medians of interleaved rounds (what a client sees; on a
@@ -35,7 +47,7 @@ case $SCALE in
 	large) USERS=1000000; TEAMS=100000; PER_USER=5; ROWS=10000000; REFS=0 ;;
 	*) die "SCALE is small or large" ;;
 esac
-PORT=55435
+PORT=${BENCH_PORT:-55435}
 # the data directory lives in memory when it can: the benchmark measures CPU
 # cost, and this class of machine has noisy disks
 if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR == 2 {print $4}')" -gt 8000000 ]; then
@@ -43,11 +55,21 @@ if [ -d /dev/shm ] && [ -w /dev/shm ] && [ "$(df -Pk /dev/shm | awk 'NR == 2 {pr
 else
 	CLUSTER=${BENCH_DATA:-$TMP/bench-cluster}
 fi
-OUT=$TMP/bench
-PGBENCH=$PGBIN/pgbench
+OUT=${BENCH_OUT:-$TMP/bench}
 
 ensure_deps
-build_install
+if [ -n "${DESTDIR:-}" ]; then
+	# a private PostgreSQL tree: its binaries find share/ and lib/ relative
+	# to themselves, so the staged teamacl is the one the server loads
+	for d in "$(dirname "$PGBIN")" "$("$PG_CONFIG" --sharedir)"; do
+		[ -d "$DESTDIR$d" ] || { mkdir -p "$DESTDIR$(dirname "$d")"; cp -a "$d" "$DESTDIR$(dirname "$d")/"; }
+	done
+	PGBIN=$DESTDIR$PGBIN
+	export DESTDIR			# make install honours it
+fi
+PGBENCH=$PGBIN/pgbench
+[ "${BENCH_INSTALL:-1}" = 0 ] || build_install
+PRELOAD=${PRELOAD:-0}
 reuse=0
 if [ "${REUSE:-0}" = 1 ] && [ "$(cat "$CLUSTER/bench-scale" 2>/dev/null)" = "$SCALE" ]; then
 	reuse=1
@@ -69,6 +91,12 @@ if [ "$reuse" = 0 ]; then
 	EOF
 	start_cluster "$CLUSTER" "$PORT"
 fi
+if [ "$PRELOAD" = 1 ]; then
+	psql_pg "$PORT" postgres -qc "ALTER SYSTEM SET shared_preload_libraries = 'teamacl'"
+else
+	psql_pg "$PORT" postgres -qc "ALTER SYSTEM RESET shared_preload_libraries"
+fi
+start_cluster "$CLUSTER" "$PORT"
 if [ "${KEEP:-0}" = 1 ]; then
 	trap 'stop_cluster "$CLUSTER"' EXIT
 else
@@ -170,6 +198,39 @@ echo "$SCALE" >"$CLUSTER/bench-scale"
 echo "dataset built in $(( $(date +%s) - start )) s"
 fi
 
+# a reused dataset: undo what the last run's update workload changed, so
+# every copy holds the limit's rows again
+if [ "$reuse" = 1 ]; then
+	for v in plain $variants; do
+		q -c "UPDATE bench.docs_$v SET body = 'row ' || id WHERE body = 'changed'"
+		q -c "VACUUM bench.docs_$v"
+	done
+fi
+
+# the cache's counters (a C entry point of the library that the extension
+# does not declare; a library without it counts nothing)
+q -c "CREATE OR REPLACE FUNCTION bench.cache_counters() RETURNS text AS '\$libdir/teamacl', 'teamacl_cache_counters' LANGUAGE C VOLATILE" 2>/dev/null \
+	|| q -c "CREATE OR REPLACE FUNCTION bench.cache_counters() RETURNS text LANGUAGE sql AS \$\$ SELECT '-'::text \$\$"
+q -c "GRANT EXECUTE ON FUNCTION bench.cache_counters() TO bench_user, bench_limit"
+
+# the random-user workloads: every user with their team list and one row
+# they may read, numbered 1..USERS so pgbench can pick one at random (made
+# here, not with the dataset, so a kept dataset gains it)
+if [ "$(q -c "SELECT to_regclass('bench.lookup') IS NULL")" = t ]; then
+	log "building the lookup table of $USERS users"
+	q <<'SQL'
+CREATE TABLE bench.lookup AS
+SELECT row_number() OVER (ORDER BY u.user_id)::int AS n, u.user_id AS uid, u.teams,
+	   (SELECT d.id FROM bench.docs_plain d WHERE d.team_id = u.teams[1] LIMIT 1) AS row_id
+  FROM (SELECT user_id, array_agg(team_id ORDER BY team_id) AS teams
+		  FROM teamacl.members GROUP BY user_id) u;
+ALTER TABLE bench.lookup ADD PRIMARY KEY (n);
+GRANT SELECT ON bench.lookup TO bench_user, bench_limit;
+VACUUM ANALYZE bench.lookup;
+SQL
+fi
+LOOKUP_USERS=$(q -c "SELECT count(*) FROM bench.lookup")
+
 # the policies under test are made afresh on every run, so a reused dataset
 # measures the extension just installed
 q <<'SQL'
@@ -197,13 +258,44 @@ CREATE POLICY u ON bench.docs_array FOR UPDATE USING (team_id = ANY ((SELECT tea
 	WITH CHECK (team_id = ANY ((SELECT teamacl.teams_with('resources.update'))::uuid[]));
 SQL
 
-# pgbench SCRIPT CLIENTS ROLE -> transactions per second
+# pgbench SCRIPT CLIENTS ROLE [OPTIONS...] -> transactions per second
 run_pgbench() {
 	local script=$1 clients=$2 role=$3 jobs=1 out
+	shift 3
 	[ "$clients" -gt 1 ] && jobs=2
 	out=$(as_pg "$PGBENCH" -n -M prepared -T "$DURATION" -c "$clients" -j "$jobs" -h "$SOCKDIR" -p "$PORT" \
-		-U "$role" -f "$script" bench 2>&1) || { echo "$out" >&2; die "pgbench failed on $script"; }
+		-D i=0 -U "$role" "$@" -f "$script" bench 2>&1) || { echo "$out" >&2; die "pgbench failed on $script"; }
 	echo "$out" | awk '/^tps = / {print $3; exit}'
+}
+
+# appended to every pgbench script: every EVERY transactions, write the
+# backend's cache counters (bench.cache_counters()) to FILE, so the report
+# can say how many checks were hits; the same for every variant
+counters_block() {	# FILE EVERY
+	cat <<-EOF
+		\set i :i + 1
+		\if :i % $2 = 0
+		SELECT bench.cache_counters() AS counters \gset
+		\shell echo tx :i :counters > $1
+		\endif
+	EOF
+}
+
+# the random-user pooled transaction for VARIANT (limit or protect): pick
+# one of the lookup table's users at random, read their id, teams and a row
+# they may see, then the pooled shape; the limit passes the team list
+random_script() {
+	echo "\\set n random(1, $LOOKUP_USERS)"
+	echo "SELECT uid, teams, row_id FROM bench.lookup WHERE n = :n \\gset"
+	echo "BEGIN;"
+	if [ "$1" = limit ]; then
+		echo "SELECT set_config('bench.uid', :uid, true);"
+		echo "SELECT body FROM bench.docs_plain WHERE id = :row_id AND team_id = ANY (:teams::uuid[]);"
+	else
+		echo "SELECT teamacl.set_user(:uid);"
+		echo "SELECT body FROM bench.docs_$1 WHERE id = :row_id;"
+	fi
+	echo "COMMIT;"
 }
 
 # the statement of WORKLOAD for VARIANT, acting as sample user N
@@ -250,7 +342,8 @@ for v in limit plain $variants; do
 	[ "$v" = plain ] && continue
 	for w in count team_count filtered point pooled update; do
 		[ "$v" = limit ] && [ "$w" = update ] && continue
-		statement "$w" "$v" 1 | sed 's/^UPDATE \(.*\);$/WITH u AS (UPDATE \1 RETURNING 1) SELECT count(*) FROM u;/' >"$OUT/check.sql"
+		# (the update is rolled back: the rows stay the limit's)
+		statement "$w" "$v" 1 | sed 's/^UPDATE \(.*\);$/BEGIN; WITH u AS (UPDATE \1 RETURNING 1) SELECT count(*) FROM u; ROLLBACK;/' >"$OUT/check.sql"
 		chown "$PGUSER_OS" "$OUT/check.sql"
 		got=$(as_pg "$PGBIN/psql" -X -qAt -h "$SOCKDIR" -p "$PORT" -d bench -U "$(role_of "$v" "$w" 1)" -f "$OUT/check.sql" | tail -n 1)
 		printf '  %-10s %-8s %s rows\n' "$w" "$v" "$got"
@@ -264,9 +357,25 @@ for v in limit plain $variants; do
 	fi
 done
 
-workloads="count team_count filtered point pooled insert update point8"
+# the random-user workloads: users across the lookup table must each see
+# their row through protect() exactly as through the limit
+for k in 1 $((LOOKUP_USERS / 3)) $((2 * LOOKUP_USERS / 3)) "$LOOKUP_USERS"; do
+	IFS='|' read -r ruid rteams rrow <<<"$(q -c "SELECT uid, teams, row_id FROM bench.lookup WHERE n = $k")"
+	got_l=$(as_pg "$PGBIN/psql" -X -qAt -h "$SOCKDIR" -p "$PORT" -d bench -U bench_limit -c "BEGIN" \
+		-c "SELECT set_config('bench.uid', '$ruid', true)" \
+		-c "SELECT count(*) FROM bench.docs_plain WHERE id = $rrow AND team_id = ANY ('$rteams'::uuid[])" -c COMMIT | tail -n 1)
+	got_p=$(as_pg "$PGBIN/psql" -X -qAt -h "$SOCKDIR" -p "$PORT" -d bench -U bench_user -c "BEGIN" \
+		-c "SELECT teamacl.set_user('$ruid')" -c "SELECT count(*) FROM bench.docs_protect WHERE id = $rrow" -c COMMIT | tail -n 1)
+	printf '  %-13s user %-8s limit %s rows, protect %s rows\n' pooled_random "$k" "$got_l" "$got_p"
+	[ "$got_l" = 1 ] && [ "$got_p" = 1 ] || die "the random-user workload does not see the lookup table's row"
+done
+
+all_workloads="count team_count filtered point pooled pooled_random connect insert update point8"
+workloads=${WORKLOADS:-$all_workloads}
 results=$OUT/raw.tsv
+hits=$OUT/hits.tsv
 : >"$results"
+: >"$hits"
 all_variants="limit plain $variants"
 [ "$TPS" = 1 ] && log "running $ROUNDS interleaved rounds of ${DURATION}s per run"
 [ "$TPS" = 1 ] && for round in $(seq 1 "$ROUNDS"); do
@@ -278,17 +387,31 @@ all_variants="limit plain $variants"
 	for i in "${!vs[@]}"; do order="$order ${vs[$(( (i + round - 1) % ${#vs[@]} ))]}"; done
 	for w in $workloads; do
 		for v in $order; do
-			base=$w clients=1
+			base=$w clients=1 opts=() every=1000
 			[ "$w" = point8 ] && base=point clients=8
 			case "$w:$v" in
 				insert:limit|update:limit|pooled:plain) continue ;;
+				pooled_random:limit|pooled_random:protect) ;;
+				connect:limit|connect:protect) every=100 opts=(-C) ;;
+				pooled_random:*|connect:*) continue ;;
 			esac
 			script=$OUT/$w-$v.sql
-			statement "$base" "$v" "$n" | tr ';' '\n' | sed '/^ *$/d; s/$/;/' >"$script"
+			counters=$OUT/counters-$w-$v
+			rm -f "$counters"
+			case $w in
+				# the same random users, in the same order, for both variants
+				pooled_random|connect) random_script "$v" >"$script"; opts+=(--random-seed="$round") ;;
+				*) statement "$base" "$v" "$n" | tr ';' '\n' | sed '/^ *$/d; s/$/;/' >"$script" ;;
+			esac
+			# (not for the limit and plain, which must not load teamacl at all)
+			case $v in limit|plain) ;; *) counters_block "$counters" "$every" >>"$script" ;; esac
 			chown "$PGUSER_OS" "$script"
-			tps=$(run_pgbench "$script" "$clients" "$(role_of "$v" "$base" "$n")")
+			role=$(role_of "$v" "$base" "$n")
+			case $w in pooled_random|connect) [ "$v" = limit ] || role=bench_user ;; esac
+			tps=$(run_pgbench "$script" "$clients" "$role" "${opts[@]}")
 			printf '%s\t%s\t%s\t%s\n' "$w" "$v" "$round" "${tps:-0}" >>"$results"
-			printf '  round %s %-10s %-8s %10.1f tps\n' "$round" "$w" "$v" "${tps:-0}"
+			printf '%s\t%s\t%s\t%s\n' "$w" "$v" "$round" "$(cat "$counters" 2>/dev/null || echo -)" >>"$hits"
+			printf '  round %s %-13s %-8s %10.1f tps  %s\n' "$round" "$w" "$v" "${tps:-0}" "$(cat "$counters" 2>/dev/null || true)"
 		done
 	done
 done
@@ -347,6 +470,60 @@ miss_loop_us=$(miss_med 1)
 nomiss_loop_us=$(miss_med 2)
 miss_us=$(awk -v a="$miss_loop_us" -v b="$nomiss_loop_us" 'BEGIN {printf "%.1f", a - b}')
 
+# a miss at a full cache, timed inside the server: set_user() on users the
+# cache does not hold (it holds teamacl.cache_size = 1000 others, so every
+# miss also evicts), against the same loop naming one cached user (a hit)
+# and the limit's set_config(); users are visited with a prime stride, so
+# consecutive misses touch unrelated index pages as random users would.
+# Medians of 5 triples of runs.
+MISS_N=$(( LOOKUP_USERS > 10000 ? 20000 : LOOKUP_USERS - 2000 ))
+q <<SQL
+CREATE OR REPLACE FUNCTION bench.full_cache_loop(n int, mode text) RETURNS text LANGUAGE plpgsql AS \$\$
+DECLARE
+	uids uuid[];
+	t0 timestamptz;
+	us float8;
+	c0 text;
+BEGIN
+	PERFORM set_config('teamacl.cache_size', '1000', true);
+	SELECT array_agg(l.uid ORDER BY g.i) INTO uids
+	  FROM generate_series(1, n + 1500) g(i)
+	  JOIN bench.lookup l ON l.n = 1 + (g.i::bigint * 7919) % $LOOKUP_USERS;
+	-- fill the cache (and start evicting)
+	FOR i IN 1..1500 LOOP
+		PERFORM teamacl.set_user(uids[i]);
+	END LOOP;
+	c0 := bench.cache_counters();
+	t0 := clock_timestamp();
+	IF mode = 'miss' THEN
+		FOR i IN 1501..1500 + n LOOP
+			PERFORM teamacl.set_user(uids[i]);
+		END LOOP;
+	ELSIF mode = 'hit' THEN
+		FOR i IN 1501..1500 + n LOOP
+			PERFORM teamacl.set_user(uids[1500]);
+		END LOOP;
+	ELSE
+		FOR i IN 1501..1500 + n LOOP
+			PERFORM set_config('bench.uid', uids[i]::text, true);
+		END LOOP;
+	END IF;
+	us := extract(epoch FROM clock_timestamp() - t0) * 1e6 / n;
+	RETURN round(us::numeric, 2) || '|' || c0 || '|' || bench.cache_counters();
+END
+\$\$;
+SQL
+full_runs=$(for i in 1 2 3 4 5; do
+	echo "$(q -c "SELECT bench.full_cache_loop($MISS_N, 'miss')")|$(q -c "SELECT bench.full_cache_loop($MISS_N, 'hit')")|$(q -c "SELECT bench.full_cache_loop($MISS_N, 'config')")"
+done)
+full_med() { echo "$full_runs" | awk -F'|' -v c="$1" '{print $c}' | sort -n | sed -n 3p; }
+full_miss_us=$(full_med 1)
+full_hit_us=$(full_med 4)
+full_config_us=$(full_med 7)
+full_miss_counters=$(echo "$full_runs" | tail -n 1 | awk -F'|' '{print $2 " -> " $3}')
+full_cost_us=$(awk -v a="$full_miss_us" -v b="$full_hit_us" 'BEGIN {printf "%.1f", a - b}')
+full_over_config_us=$(awk -v a="$full_miss_us" -v b="$full_config_us" 'BEGIN {printf "%.1f", a - b}')
+
 # bounded cache memory: touch every user (and so each of their teams)
 cache=$(as_pg "$PGBIN/psql" -X -qAt -h "$SOCKDIR" -p "$PORT" -d bench <<SQL
 SET teamacl.cache_size = 1000;
@@ -385,16 +562,98 @@ instr_script() {	# WORKLOAD VARIANT N REPS
 	for k in $(seq 1 "$reps"); do printf '%s' "$body"; done
 	echo "SELECT pg_sleep(0)"
 }
+# the random-user workloads, same users in the same order for both variants:
+#   pooled_random: after a warm-up that fills the cache with 1,500 other
+#     users, REPS pooled transactions for random users of the lookup table;
+#   connect: the first transaction of a new backend (what pgbench -C pays
+#     per transaction, less the process start and authentication).
+# The cache counters are printed before and after the counted part.
+#   miss: set_user() alone, after the same warm-up, for users not cached
+#     (variant miss: each evicts one) or for one cached user (variant hit).
+random_reps=500
+random_instr_script() {	# WORKLOAD VARIANT
+	local w=$1 v=$2 su rd role=bench_user reps=$random_reps
+	if [ "$w" = miss ]; then
+		echo "SET ROLE bench_user"
+		echo "DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT uid FROM bench.lookup WHERE n % 5 = 2 ORDER BY n LIMIT 1500 LOOP PERFORM teamacl.set_user(r.uid); END LOOP; END \$\$"
+		echo "PREPARE su(uuid) AS SELECT teamacl.set_user(\$1)"
+		echo "SELECT bench.cache_counters() AS counters"
+		echo "SELECT pg_sleep(0)"
+		if [ "$v" = miss ]; then
+			sed 's/^/BEGIN\nEXECUTE su(\x27/; s/$/\x27)\nCOMMIT/' "$OUT/cg/miss-users.txt"
+		else
+			for k in $(seq 1 "$reps"); do printf "BEGIN\nEXECUTE su('%s')\nCOMMIT\n" "$(cat "$OUT/cg/hit-user.txt")"; done
+		fi
+		echo "SELECT pg_sleep(0)"
+		echo "SELECT bench.cache_counters() AS counters"
+		return
+	fi
+	[ "$v" = limit ] && role=bench_limit
+	[ "$w" = connect ] && reps=1
+	if [ "$v" = limit ]; then
+		su="PREPARE su(text) AS SELECT set_config('bench.uid', \$1, true)"
+		rd="PREPARE rd(bigint, uuid[]) AS SELECT body FROM bench.docs_plain WHERE id = \$1 AND team_id = ANY (\$2)"
+	else
+		su="PREPARE su(uuid) AS SELECT teamacl.set_user(\$1)"
+		rd="PREPARE rd(bigint) AS SELECT body FROM bench.docs_$v WHERE id = \$1"
+	fi
+	echo "SET ROLE $role"
+	if [ "$w" = pooled_random ]; then
+		echo "DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT uid FROM bench.lookup WHERE n % 5 = 2 ORDER BY n LIMIT 1500 LOOP PERFORM teamacl.set_user(r.uid); END LOOP; END \$\$"
+		echo "PREPARE lk(int) AS SELECT uid, teams, row_id FROM bench.lookup WHERE n = \$1"
+		echo "$su"
+		echo "$rd"
+	fi
+	# (in a new backend, not before the counted part: it would load teamacl)
+	[ "$w" = connect ] || [ "$v" = limit ] || echo "SELECT bench.cache_counters() AS counters"
+	echo "SELECT pg_sleep(0)"
+	if [ "$w" = connect ]; then
+		echo "PREPARE lk(int) AS SELECT uid, teams, row_id FROM bench.lookup WHERE n = \$1"
+		echo "$su"
+		echo "$rd"
+	fi
+	head -n "$reps" "$OUT/cg/random-users.txt" | while IFS='|' read -r rn ruid rteams rrow; do
+		echo "EXECUTE lk($rn)"
+		echo "BEGIN"
+		echo "EXECUTE su('$ruid')"
+		if [ "$v" = limit ]; then echo "EXECUTE rd($rrow, '$rteams')"; else echo "EXECUTE rd($rrow)"; fi
+		echo "COMMIT"
+	done
+	echo "SELECT pg_sleep(0)"
+	[ "$v" = limit ] || echo "SELECT bench.cache_counters() AS counters"
+}
 pgver=$(q -c 'SHOW server_version')
 instr=$OUT/instructions.tsv
+instr_random=$OUT/instructions-random.tsv
 : >"$instr"
+: >"$instr_random"
+instr_workloads=${INSTR_WORKLOADS:-$instr_workloads pooled_random connect miss}
 if [ "$INSTR" = 1 ]; then
 	command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends valgrind >/dev/null; }
 	mkdir -p "$OUT/cg" && chown "$PGUSER_OS" "$OUT/cg"
 	# the scripts need the server (statement() reads the sample users); the
 	# single-user backend needs it stopped
 	cells=""
+	q -c "SELECT l.n, l.uid, l.teams, l.row_id FROM generate_series(1, $random_reps) g
+		  JOIN bench.lookup l ON l.n = 1 + abs(hashint4(g)) % $LOOKUP_USERS ORDER BY g" >"$OUT/cg/random-users.txt"
+	# users the warm-up (n % 5 = 2) does not cache, and one it does
+	q -c "SELECT uid FROM bench.lookup WHERE n % 5 = 3 ORDER BY hashint4(n), n LIMIT $random_reps" >"$OUT/cg/miss-users.txt"
+	q -c "SELECT uid FROM bench.lookup WHERE n % 5 = 2 ORDER BY n OFFSET 1499 LIMIT 1" >"$OUT/cg/hit-user.txt"
 	for w in $instr_workloads; do
+		case $w in
+			miss)
+				for v in hit miss; do
+					random_instr_script "$w" "$v" >"$OUT/cg/$w-$v.sql"
+					cells="$cells $w:$v"
+				done
+				continue ;;
+			pooled_random|connect)
+				for v in limit protect; do
+					random_instr_script "$w" "$v" >"$OUT/cg/$w-$v.sql"
+					cells="$cells $w:$v"
+				done
+				continue ;;
+		esac
 		base=limit
 		case $w in insert|update) base=plain ;; esac
 		for v in $base $instr_variants; do
@@ -403,18 +662,30 @@ if [ "$INSTR" = 1 ]; then
 		done
 	done
 	chown -R "$PGUSER_OS" "$OUT/cg"
+	preload_opt=()
+	[ "$PRELOAD" = 1 ] && preload_opt=(-c shared_preload_libraries=teamacl)
 	stop_cluster "$CLUSTER"
 	log "counting instructions per execution (callgrind, single-user backend)"
 	for cell in $cells; do
 		w=${cell%%:*} v=${cell#*:}
 		as_pg valgrind --tool=callgrind --dump-before=pg_sleep --callgrind-out-file="$OUT/cg/$w-$v.out" \
-			"$PGBIN/postgres" --single -D "$CLUSTER" -c jit=off -c max_parallel_workers_per_gather=0 bench \
+			"$PGBIN/postgres" --single -D "$CLUSTER" -c jit=off -c max_parallel_workers_per_gather=0 "${preload_opt[@]}" bench \
 			<"$OUT/cg/$w-$v.sql" >"$OUT/cg/$w-$v.log" 2>&1 || die "callgrind run $w $v failed: see $OUT/cg/$w-$v.log"
 		total=$(awk '/^(totals|summary):/ {print $2; exit}' "$OUT/cg/$w-$v.out.2")
 		[ -n "$total" ] || die "no instruction count for $w $v"
-		per=$(( total / $(instr_reps "$w") ))
-		printf '%s\t%s\t%s\n' "$w" "$v" "$per" >>"$instr"
-		printf '  %-10s %-8s %12s instructions per execution\n' "$w" "$v" "$per"
+		case $w in
+			pooled_random|connect|miss)
+				reps=$random_reps
+				[ "$w" = connect ] && reps=1
+				per=$(( total / reps ))
+				ctr=$(grep -o 'counters = "[^"]*"' "$OUT/cg/$w-$v.log" | sed 's/counters = //; s/"//g' | paste -sd'|' | sed 's/|/ -> /' || true)
+				printf '%s\t%s\t%s\t%s\n' "$w" "$v" "$per" "$ctr" >>"$instr_random" ;;
+			*)
+				per=$(( total / $(instr_reps "$w") ))
+				printf '%s\t%s\t%s\n' "$w" "$v" "$per" >>"$instr" ;;
+		esac
+		printf '  %-13s %-8s %12s instructions per execution %s\n' "$w" "$v" "$per" "${ctr:-}"
+		ctr=
 		rm -f "$OUT/cg/$w-$v.out"*
 	done
 fi
@@ -426,7 +697,7 @@ median_awk='function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i =
 {
 	echo "## teamacl benchmark, SCALE=$SCALE ($USERS users, $TEAMS teams, $ROWS rows)"
 	echo
-	echo "Machine: $(nproc) cores, data directory in $CLUSTER, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -r); PostgreSQL $pgver; jit off; 1 client unless noted."
+	echo "Machine: $(nproc) cores, data directory in $CLUSTER, $(free -g | awk '/^Mem:/ {print $2}') GiB, $(uname -r); PostgreSQL $pgver; jit off; 1 client unless noted; shared_preload_libraries $([ "$PRELOAD" = 1 ] && echo "= 'teamacl'" || echo "empty (teamacl loaded by each backend's first call)")."
 	echo
 	if [ "$TPS" = 1 ]; then
 	echo "pgbench, $ROUNDS interleaved rounds x ${DURATION}s, medians. Ratios are the baseline's median TPS over the variant's (time ratio: lower is better; 1.00 = the baseline)."
@@ -475,8 +746,32 @@ median_awk='function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i =
 	echo
 	echo "- has_permission hit: ${check_ms} ms per 1M calls ($(awk -v a="$check_ms" 'BEGIN {printf "%.1f", 1000 / a}') M calls/s, in a WHERE clause over generate_series) vs ${base_ms} ms for uuid_eq: **${hit_ns} ns added per call**"
 	echo "- miss after an invalidation: **${miss_us} us** (${miss_loop_us} us vs ${nomiss_loop_us} us per loop iteration, in-server, medians of 5)"
+	echo "- miss at a full cache (set_user() on a user not cached, 1,000 others cached, each miss evicts one; $MISS_N users at a prime stride): **${full_cost_us} us** over a cached set_user() (${full_miss_us} us vs ${full_hit_us} us per loop iteration; ${full_over_config_us} us over the limit's set_config(), ${full_config_us} us; in-server, medians of 5; counters $full_miss_counters)"
 	echo "- cache memory: $cache"
 	echo
+	if [ -s "$instr_random" ]; then
+	echo "Random users (callgrind, same users in the same order for both): pooled_random is one pooled transaction (lookup, BEGIN, set_user or set_config, point read, COMMIT) for a random user of the $LOOKUP_USERS, after a warm-up that filled the cache; connect is the same transaction as the first one of a new backend (library load and catalogue included, process start and authentication not). Cache counters before -> after the counted part."
+	echo
+	echo "| workload | limit | protect | ratio | added | protect's cache counters |"
+	echo "|---|---|---|---|---|---|"
+	awk -F'\t' '$1 != "miss" { v[$1 FS $2] = $3; c[$1 FS $2] = $4; if (!($1 in seen)) { seen[$1] = 1; names[++nw] = $1 } }
+		END { for (k = 1; k <= nw; k++) { w = names[k]; b = v[w FS "limit"]; m = v[w FS "protect"]
+			printf "| %s | %d | %d | %.3f | %+d | %s |\n", w, b, m, (b > 0 ? m / b : 0), m - b, c[w FS "protect"] } }' "$instr_random"
+	echo
+	awk -F'\t' '$1 == "miss" { v[$2] = $3; c[$2] = $4 }
+		END { if (("miss" in v) && ("hit" in v))
+			printf "A miss at a full cache in instructions: set_user() on a user not cached costs **%d** instructions against %d for a cached one (**%+d per miss**; counters %s).\n\n", v["miss"], v["hit"], v["miss"] - v["hit"], c["miss"] }' "$instr_random"
+	fi
+	if [ -s "$hits" ]; then
+	echo "Cache counters of the protect runs' backends (last sample of each run, every 1,000 transactions; every 100 with -C, where each sample is one new backend):"
+	echo
+	awk -F'\t' '$2 == "protect" && $4 != "-" { last[$1] = $4 }
+		END { for (w in last) { n = split(last[w], f, /[ =]/); for (i = 1; i < n; i += 2) c[f[i]] = f[i + 1]
+			if (w == "connect") { sub(/^tx [0-9]* /, "", last[w]); printf "- connect: each transaction a new backend; one such backend: %s\n", last[w]; continue }
+			printf "- %s: %.2f users loaded per transaction, %.1f%% of lookups hits (%s)\n", w,
+				(c["tx"] > 0 ? c["misses"] / c["tx"] : 0), (c["lookups"] > 0 ? 100 * (1 - c["misses"] / c["lookups"]) : 0), last[w] } }' "$hits" | sort
+	echo
+	fi
 } | tee "$report"
 
 log "targets (issue 4)"
@@ -490,22 +785,25 @@ awk -F'\t' -v variants="$variants" "$median_awk"'
 		split("count team_count filtered", ws, " ")
 		for (i = 1; i <= 3; i++) for (j = 1; j <= np; j++) {
 			w = ws[i]; p = pv[j]
+			if (!((w FS p) in v) || !((w FS "limit") in v)) continue
 			r = median(v[w FS "limit"]) / median(v[w FS p])
 			check("TPS   " w " " p " <= 1.10x the limit", r <= 1.10, sprintf("%.2fx", r))
 		}
-		split("point pooled", ws, " ")
-		for (i = 1; i <= 2; i++) for (j = 1; j <= np; j++) {
+		split("point pooled pooled_random connect", ws, " ")
+		for (i = 1; i <= 4; i++) for (j = 1; j <= np; j++) {
 			w = ws[i]; p = pv[j]
+			if (!((w FS p) in v) || !((w FS "limit") in v)) continue
 			r = median(v[w FS p]) / median(v[w FS "limit"])
 			check("TPS   " w " " p " >= 0.95x the limit TPS", r >= 0.95, sprintf("%.2fx", r))
 		}
 		split("insert update", ws, " ")
 		for (i = 1; i <= 2; i++) for (j = 1; j <= np; j++) {
 			w = ws[i]; p = pv[j]
+			if (!((w FS p) in v) || !((w FS "plain") in v)) continue
 			r = median(v[w FS p]) / median(v[w FS "plain"])
 			check("TPS   " w " " p " >= 0.90x unprotected", r >= 0.90, sprintf("%.2fx", r))
 		}
-		if ((("count" FS "exists") in v)) {
+		if ((("count" FS "exists") in v) && (("count" FS "protect") in v)) {
 			r = median(v["count" FS "protect"]) / median(v["count" FS "exists"])
 			check("TPS   count protect >= 1000x the per-row SQL EXISTS reference", r >= 1000, sprintf("%.0fx", r))
 		}
@@ -524,14 +822,25 @@ awk -F'\t' -v variants="$instr_variants" '
 			w = ws[i]; p = pv[j]
 			base = (w == "insert" || w == "update") ? "plain" : "limit"
 			limit = (w == "point" || w == "pooled") ? 1 / 0.95 : (base == "plain" ? 1 / 0.90 : 1.10)
+			if (!((w FS p) in v) || !((w FS base) in v)) continue
 			r = v[w FS p] / v[w FS base]
 			check(sprintf("instr %s %s <= %.3fx %s", w, p, limit, base == "plain" ? "unprotected" : "the limit"), r <= limit, sprintf("%.3fx", r))
 		}
 	}' "$instr"
+awk -F'\t' '
+	{ v[$1 FS $2] = $3 }
+	function check(label, ok, value) { printf "%-64s %s (%s)\n", label, ok ? "PASS" : "MISS", value }
+	END {
+		if (("pooled_random" FS "protect") in v) {
+			r = v["pooled_random" FS "protect"] / v["pooled_random" FS "limit"]
+			check("instr pooled_random protect <= 1.053x the limit", r <= 1 / 0.95, sprintf("%.3fx", r))
+		}
+	}' "$instr_random"
 fi
-awk -v h="$hit_ns" -v m="$miss_us" 'BEGIN {
+awk -v h="$hit_ns" -v m="$miss_us" -v f="$full_cost_us" -v fc="$full_over_config_us" 'BEGIN {
 	printf "%-64s %s (%s ns)\n", "has_permission hit <= 200 ns added", (h <= 200 ? "PASS" : "MISS"), h
-	printf "%-64s %s (%s us)\n", "miss after invalidation <= 50 us", (m <= 50 ? "PASS" : "MISS"), m }'
+	printf "%-64s %s (%s us)\n", "miss after invalidation <= 50 us", (m <= 50 ? "PASS" : "MISS"), m
+	printf "%-64s %s (%s us; %s us over set_config)\n", "miss at a full cache <= 10 us", (f <= 10 ? "PASS" : "MISS"), f, fc }'
 } | tee -a "$report"
 echo
 echo "raw results: $results $instr; report: $report"

@@ -78,6 +78,21 @@ is($bob->query_safe("SELECT teamacl.permissions('$team')"), '{resources.read,tea
 on_primary("SELECT teamacl.add_member('$team', 'carol\@example.com', 'member')");
 is($carol->query_safe("SELECT count(*) FROM docs"), '5', 'standby: new membership seen by an open session');
 
+# team-level facts are cached once per team for all its members: a team
+# that starts requiring secure sign-in is seen by both open sessions, each
+# inside an open transaction, and so is the change being undone
+$bob->query_safe("BEGIN");
+$carol->query_safe("BEGIN");
+is($bob->query_safe("SELECT count(*) FROM docs"), '5', 'standby: reads in an open transaction');
+on_primary("UPDATE teamacl.teams SET require_secure_sign_in = true WHERE id = '$team'");
+is($bob->query_safe("SELECT count(*) FROM docs"), '0', 'standby: a team requiring secure sign-in is seen mid-transaction');
+is($carol->query_safe("SELECT count(*) FROM docs"), '0', 'standby: ... by every member of the team');
+on_primary("UPDATE teamacl.teams SET require_secure_sign_in = false WHERE id = '$team'");
+is($carol->query_safe("SELECT count(*) FROM docs"), '5', 'standby: ... and so is the change undone');
+is($bob->query_safe("SELECT count(*) FROM docs"), '5', 'standby: ... in every session');
+$bob->query_safe("COMMIT");
+$carol->query_safe("COMMIT");
+
 # an API key on the standby: usable (no write there), and its revocation on
 # the primary seen by the next statement of an open session
 my $keyed = $standby->background_psql('postgres', on_error_stop => 0);
