@@ -115,6 +115,9 @@ static HTAB *key_hash = NULL;
 static HTAB *known_hashes = NULL;
 static int	key_count = 0;
 
+/* the prepared write of last_used_at */
+static SPIPlanPtr touch_plan = NULL;
+
 /* the last key answered, and for which statement */
 static KeyEntry *last_key = NULL;
 static uint64 last_key_statement = 0;
@@ -438,13 +441,23 @@ TouchKey(KeyEntry *entry)
 
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute_with_args("UPDATE teamacl.api_key_usage u SET last_used_at = pg_catalog.now()"
-								  " WHERE u.key_id OPERATOR(pg_catalog.=) (SELECT x.key_id FROM teamacl.api_key_usage x"
-								  " WHERE x.key_id OPERATOR(pg_catalog.=) $1"
-								  " AND (x.last_used_at IS NULL OR x.last_used_at OPERATOR(pg_catalog.<)"
-								  " (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval))"
-								  " FOR UPDATE SKIP LOCKED)",
-								  1, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+		/* planned once per backend; the plan cache revalidates it */
+		if (touch_plan == NULL)
+		{
+			SPIPlanPtr	plan = SPI_prepare("UPDATE teamacl.api_key_usage u SET last_used_at = pg_catalog.now()"
+										   " WHERE u.key_id OPERATOR(pg_catalog.=) (SELECT x.key_id FROM teamacl.api_key_usage x"
+										   " WHERE x.key_id OPERATOR(pg_catalog.=) $1"
+										   " AND (x.last_used_at IS NULL OR x.last_used_at OPERATOR(pg_catalog.<)"
+										   " (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval))"
+										   " FOR UPDATE SKIP LOCKED)",
+										   1, argtypes);
+
+			if (plan == NULL || SPI_keepplan(plan) != 0)
+				elog(ERROR, "could not prepare the use of an API key: %s",
+					 SPI_result_code_string(SPI_result));
+			touch_plan = plan;
+		}
+		if (SPI_execute_plan(touch_plan, args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not record the use of an API key");
 		SPI_finish();
 	}
