@@ -163,16 +163,6 @@ ResolveKeyRelation(void)
 	keyrel.catalog = teamacl_catalog_generation();
 }
 
-/* Registered snapshot that sees every committed change (see cache.c). */
-static Snapshot
-KeySnapshot(void)
-{
-	if (IsInParallelMode())
-		return RegisterSnapshot(ActiveSnapshotSet() ? GetActiveSnapshot() :
-								GetCatalogSnapshot(InvalidOid));
-	return RegisterSnapshot(GetLatestSnapshot());
-}
-
 /*
  * One probe of the unique index on key_hash: the id of the key with that
  * hash.  Every input costs this same probe.
@@ -188,7 +178,7 @@ ProbeKeyHash(bytea *hash, pg_uuid_t *key_id)
 	bool		found = false;
 
 	ResolveKeyRelation();
-	snap = KeySnapshot();
+	snap = teamacl_loader_snapshot();
 	rel = table_open(keyrel.rel, AccessShareLock);
 	ScanKeyInit(&key, keyrel.key_hash, BTEqualStrategyNumber, F_BYTEAEQ,
 				PointerGetDatum(hash));
@@ -245,7 +235,7 @@ LoadKey(KeyEntry *entry)
 	entry->creator_ok = false;
 
 	ResolveKeyRelation();
-	snap = KeySnapshot();
+	snap = teamacl_loader_snapshot();
 	rel = table_open(keyrel.rel, AccessShareLock);
 	ScanKeyInit(&key, keyrel.id, BTEqualStrategyNumber, F_UUID_EQ,
 				UUIDPGetDatum(&entry->key_id));
@@ -375,11 +365,19 @@ LookupKey(const pg_uuid_t *key_id)
 	return entry;
 }
 
+/* Unknown, revoked or expired as of this statement: set_api_key refuses it. */
+static bool
+KeyRefused(const KeyEntry *entry)
+{
+	return !entry->exists || entry->revoked ||
+		(entry->expires && entry->expires_at <= GetCurrentStatementStartTimestamp());
+}
+
+/* Whether the key grants anything now: not refused, its creator still there. */
 static bool
 KeyUsable(const KeyEntry *entry)
 {
-	return entry->exists && !entry->revoked && entry->creator_ok &&
-		(!entry->expires || entry->expires_at > GetCurrentStatementStartTimestamp());
+	return !KeyRefused(entry) && entry->creator_ok;
 }
 
 /*
@@ -589,16 +587,14 @@ teamacl_set_api_key(PG_FUNCTION_ARGS)
 	{
 		key_id = known->key_id;
 		entry = LookupKey(&key_id);
-		if (!entry->exists || entry->revoked ||
-			(entry->expires && entry->expires_at <= GetCurrentStatementStartTimestamp()))
+		if (KeyRefused(entry))
 			entry = NULL;
 	}
 	if (entry == NULL)
 	{
 		if (ProbeKeyHash(hash, &key_id))
 			entry = LookupKey(&key_id);
-		if (entry == NULL || !entry->exists || entry->revoked ||
-			(entry->expires && entry->expires_at <= GetCurrentStatementStartTimestamp()))
+		if (entry == NULL || KeyRefused(entry))
 		{
 			if (entry != NULL && entry->exists && !entry->revoked)
 				AuditExpiredUse(entry);

@@ -294,8 +294,8 @@ RequireAttnum(Relation rel, const char *column)
  * Parallel workers (and a leader in parallel mode) cannot take new
  * snapshots; they use the query's snapshot, which the leader shares.
  */
-static Snapshot
-LoaderSnapshot(void)
+Snapshot
+teamacl_loader_snapshot(void)
 {
 	if (IsInParallelMode())
 	{
@@ -397,7 +397,7 @@ LoadCatalog(void)
 	relids.teams_require_secure = RequireAttnum(rel, "require_secure_sign_in");
 	table_close(rel, AccessShareLock);
 
-	snap = LoaderSnapshot();
+	snap = teamacl_loader_snapshot();
 	old = MemoryContextSwitchTo(CatalogContext);
 
 	/* Permissions: bit numbers in name order, so they are reproducible. */
@@ -701,7 +701,7 @@ LoadUser(TeamaclUser *user)
 
 	TeamCacheBegin();
 	teams_as_of = team_change;
-	snap = LoaderSnapshot();
+	snap = teamacl_loader_snapshot();
 
 	/* the users row */
 	rel = table_open(relids.users, AccessShareLock);
@@ -1074,7 +1074,7 @@ teamacl_user_for_role(Oid roleid, pg_uuid_t *user_id)
 				ScanKeyInit(&key, relids.users_db_role,
 							BTEqualStrategyNumber, F_NAMEEQ, NameGetDatum(&name));
 			}
-			snap = LoaderSnapshot();
+			snap = teamacl_loader_snapshot();
 			rel = table_open(relids.users, AccessShareLock);
 			scan = systable_beginscan(rel, relids.users_db_role_key, true,
 									  snap, 1, &key);

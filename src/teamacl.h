@@ -27,6 +27,7 @@
 #include "fmgr.h"
 #include "lib/ilist.h"
 #include "nodes/bitmapset.h"
+#include "utils/snapshot.h"
 #include "utils/uuid.h"
 
 /* Longest permission or role name, in bytes (the tables' CHECK agrees). */
@@ -83,6 +84,7 @@ extern const TeamaclTeam *teamacl_user_team(const TeamaclUser *user,
 extern Datum teamacl_user_teams_with(TeamaclUser *user, int bit);
 extern bool teamacl_user_for_role(Oid roleid, pg_uuid_t *user_id);
 extern uint64 teamacl_cache_generation(void);
+extern Snapshot teamacl_loader_snapshot(void);
 extern uint64 teamacl_statement_id(void);
 extern const Bitmapset *teamacl_role_perms(const pg_uuid_t *role_id);
 extern Size teamacl_cache_memory(void);
