@@ -44,8 +44,15 @@ typedef struct TeamaclTeam
 	Bitmapset  *perms;			/* effective permissions; NULL when none */
 } TeamaclTeam;
 
-/* Memberships held inside a user entry; more are allocated separately. */
-#define TEAMACL_INLINE_TEAMS	6
+/*
+ * Memberships held inside a user entry; more are allocated separately.
+ * Seven also keeps a user hash element (entry plus dynahash's header) over
+ * 256 bytes: dynahash then allocates elements in batches of about 16 kB,
+ * which palloc gives blocks of their exact size.  With six (240 bytes) the
+ * batches were 8 kB, rounded up into doubling blocks, and a full cache took
+ * 1.7 times the memory.
+ */
+#define TEAMACL_INLINE_TEAMS	7
 
 /*
  * The cached view of one user: identity facts and memberships.  Entries
