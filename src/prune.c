@@ -23,8 +23,8 @@
  * or permissions invalidates it like a change to a table it reads.  A plan
  * Postgres may reuse for a later execution (a prepared statement's generic
  * plan) must not serve another user either: when the identity comes from
- * set_user() or set_api_key(), a change of identity resets this backend's
- * cached plans if any pruned plan was made since the last reset; other
+ * set_user() or set_api_key(), a change of identity invalidates this
+ * backend's cached pruned plans (they list a marker relation); other
  * identities (a JWT, a header key) change without teamacl seeing it, so
  * for them only plans made for one execution (custom plans, with their
  * parameters) are pruned.
@@ -55,6 +55,9 @@
 #include "utils/plancache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "storage/sinval.h"
+#include "catalog/namespace.h"
+#include "miscadmin.h"
 
 #include "teamacl.h"
 
@@ -69,8 +72,14 @@ typedef struct DistSlot
 
 static HTAB *dist_hash = NULL;
 
-/* a pruned plan was made since cached plans were last reset */
+/* a pruned plan was made since pruned plans were last invalidated */
 static bool pruned_plans = false;
+
+/*
+ * Every pruned plan lists this relation (teamacl.protected_tables, which
+ * nothing else here watches), so they alone can be invalidated.
+ */
+static Oid	marker_relid = InvalidOid;
 
 typedef struct PruneContext
 {
@@ -82,6 +91,8 @@ typedef struct PruneContext
 static void
 DistCallback(Datum arg, Oid relid)
 {
+	if (!OidIsValid(relid))
+		marker_relid = InvalidOid;	/* looked up again: the extension may be new */
 	if (dist_hash == NULL)
 		return;
 	if (!OidIsValid(relid))
@@ -427,6 +438,11 @@ TeamaclPlanner(Query *parse, const char *query_string, int cursorOptions,
 
 		for (i = 0; i < n; i++)
 			result->relationOids = lappend_oid(result->relationOids, relids[i]);
+		if (!OidIsValid(marker_relid))
+			marker_relid = get_relname_relid("protected_tables",
+											 get_namespace_oid("teamacl", true));
+		if (OidIsValid(marker_relid))
+			result->relationOids = lappend_oid(result->relationOids, marker_relid);
 		if (boundParams == NULL)
 			pruned_plans = true;
 	}
@@ -434,17 +450,30 @@ TeamaclPlanner(Query *parse, const char *query_string, int cursorOptions,
 }
 
 /*
- * From set_user() and set_api_key(): a cached plan pruned for the previous
- * identity must not serve the next one.
+ * When teamacl.identity changes (set_user(), set_api_key(), and their end
+ * with the transaction): a cached plan pruned for the previous identity
+ * must not serve the next one.  Only plans that list the marker are
+ * invalidated, through a relcache invalidation of it run in this backend
+ * alone (the plan cache's own callback drops them).
  */
 void
 teamacl_prune_identity_changed(void)
 {
-	if (pruned_plans)
+	SharedInvalidationMessage msg;
+
+	if (!pruned_plans)
+		return;
+	pruned_plans = false;
+	if (!OidIsValid(marker_relid))
 	{
-		pruned_plans = false;
 		ResetPlanCache();
+		return;
 	}
+	memset(&msg, 0, sizeof(msg));
+	msg.rc.id = SHAREDINVALRELCACHE_ID;
+	msg.rc.dbId = MyDatabaseId;
+	msg.rc.relId = marker_relid;
+	LocalExecuteInvalidationMessage(&msg);
 }
 
 void
