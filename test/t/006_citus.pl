@@ -266,7 +266,11 @@ is_out(as('alice', "COPY (SELECT id, title FROM documents ORDER BY id) TO STDOUT
 
 # ---- 2. writes ----
 is_out(as('alice', "INSERT INTO documents VALUES (6, '$acme', 'acme doc 6') RETURNING id;"), '6', 'write: Alice inserts into Acme');
-is_state(as('alice', "INSERT INTO documents VALUES (15, '$beta', 'sneaky');"), '42501', 'write: Alice cannot insert into Beta (42501)');
+{
+	my $got = as('alice', "INSERT INTO documents VALUES (15, '$beta', 'sneaky');");
+	is_state($got, '42501', 'write: Alice cannot insert into Beta (42501)');
+	like($got->[1], qr/new row violates row-level security policy/, 'write: ... refused by the row-level security policy');
+}
 is_state(as('alice', "INSERT INTO documents VALUES (16, '$alice_personal', 'x'), (17, '$beta', 'sneaky');"), '42501',
 	'write: a multi-row insert with one forbidden row fails as a whole (42501)');
 is_out(super("SELECT count(*) FROM documents WHERE id IN (15, 16, 17)"), '0', 'write: nothing of the refused inserts is there');
