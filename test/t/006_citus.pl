@@ -328,6 +328,36 @@ is_out(as('alice', q{DELETE FROM notes WHERE id IN (9, 5) RETURNING id;}), '9', 
 	$a->quit;
 }
 
+# a role lowered mid-transaction: Owen makes Bob a viewer of Beta; Bob's
+# next INSERT in the same transaction is refused; then back to member
+{
+	my $b = $coord->background_psql('postgres', on_error_stop => 0, extra_params => ['-U', 'app']);
+	$b->query("\\set VERBOSITY verbose");
+	$b->query("BEGIN");
+	$b->query("SELECT teamacl.set_user('$id{bob}') \\gset tacl_");
+	is(scalar $b->query("INSERT INTO documents VALUES (16, '$beta', 'beta doc 16') RETURNING id"), '16', 'role change: Bob inserts into Beta in an open transaction');
+	$b->{stderr} = '';
+	my $owen = "SELECT teamacl.set_user('$id{owen}', false) \\gset tacl_\n";
+	is_state(sql_as($coord, 'postgres', "${owen}SELECT teamacl.change_role('$beta', '$id{bob}', 'viewer') \\gset tacl_"), 'none', 'role change: Owen makes Bob a viewer');
+	$b->query("INSERT INTO documents VALUES (17, '$beta', 'beta doc 17')");
+	is(sqlstate($b->{stderr}), '42501', 'role change: Bob\'s next INSERT in the same transaction is refused (42501)')
+		or diag("stderr: $b->{stderr}");
+	$b->query("ROLLBACK");
+	$b->quit;
+	is_state(sql_as($coord, 'postgres', "${owen}SELECT teamacl.change_role('$beta', '$id{bob}', 'member') \\gset tacl_"), 'none', 'role change: Owen makes Bob a member again');
+	is_out(super("SELECT count(*) FROM documents WHERE id IN (16, 17)"), '0', 'role change: nothing of the rolled-back transaction is there');
+}
+
+# an API key as the identity: the key's team and role only, on the workers too
+{
+	my $k = last_line(super("SELECT teamacl.set_user('$id{alice}', false) \\gset tacl_\nSELECT teamacl.create_api_key('$acme', 'tap reader', 'viewer');")->[0]);
+	$coord->safe_psql('postgres', 'GRANT EXECUTE ON FUNCTION teamacl.set_api_key(text, boolean) TO app');
+	my $pre = "BEGIN;\nSELECT teamacl.set_api_key('$k') \\gset tacl_\n";
+	is_out(sql_as($coord, 'app', "$pre$docs_sql\nCOMMIT;"), '1,2,3,4,5', 'api key: a viewer key of Acme reads Acme\'s rows');
+	is_state(sql_as($coord, 'app', "${pre}INSERT INTO documents VALUES (18, '$acme', 'by key');\nCOMMIT;"), '42501', 'api key: ... and cannot insert (42501)');
+	is_out(sql_as($coord, 'app', "${pre}SELECT string_agg(id::text, ',' ORDER BY id) FROM notes;\nCOMMIT;"), '2,3,4', 'api key: ... reads Acme\'s notes only (not Alice\'s personal one)');
+}
+
 # ---- 5. savepoints ----
 is_out(as('alice', qq{$docs_sql
 SAVEPOINT s;
