@@ -517,6 +517,9 @@ teamacl_cache_begin(void)
 		AcceptInvalidationMessages();
 		statement_checked = statement_counter;
 	}
+	/* Citus: what this node is, and on a worker the coordinator's context */
+	if (unlikely(teamacl_citus_pending))
+		teamacl_citus_refresh();
 	if (catalog_generation != catalog_change)
 	{
 		int			tries = 0;
@@ -533,6 +536,8 @@ teamacl_cache_begin(void)
 uint64
 teamacl_catalog_generation(void)
 {
+	if (unlikely(teamacl_on_worker))
+		return teamacl_context_generation();
 	return catalog_generation;
 }
 
@@ -546,6 +551,8 @@ teamacl_permission_bit(const char *name, int len, bool missing_ok)
 	char		key[NAMEDATALEN];
 	PermissionSlot *slot = NULL;
 
+	if (unlikely(teamacl_on_worker))
+		return teamacl_context_permission_bit(name, len, missing_ok);
 	if (len >= 0 && len <= TEAMACL_MAX_NAME)
 	{
 		memset(key, 0, sizeof(key));
@@ -568,12 +575,16 @@ teamacl_permission_bit(const char *name, int len, bool missing_ok)
 int
 teamacl_permission_count(void)
 {
+	if (unlikely(teamacl_on_worker))
+		return teamacl_context_permission_count();
 	return permission_count;
 }
 
 const char *
 teamacl_permission_name(int bit)
 {
+	if (unlikely(teamacl_on_worker))
+		return teamacl_context_permission_name(bit);
 	Assert(bit >= 0 && bit < permission_count);
 	return permission_names[bit];
 }
@@ -1018,7 +1029,7 @@ teamacl_user_teams_with(TeamaclUser *user, int bit)
 	if (user->teams_with == NULL)
 	{
 		user->nperms = teamacl_permission_count();
-		user->teams_with = MemoryContextAllocZero(UserContext,
+		user->teams_with = MemoryContextAllocZero(user->arrays ? user->arrays : UserContext,
 												  sizeof(Datum) * user->nperms);
 	}
 	if (user->teams_with[bit] == (Datum) 0)

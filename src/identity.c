@@ -249,6 +249,15 @@ teamacl_current_identity(pg_uuid_t *user_id)
 {
 	bool		is_key;
 
+	if (unlikely(teamacl_on_worker))
+	{
+		TeamaclUser *user = teamacl_context_user();
+
+		if (user == NULL)
+			return false;
+		*user_id = user->user_id;
+		return true;
+	}
 	if (!ResolveIdentity(user_id, &is_key))
 		return false;
 	if (is_key)
@@ -268,6 +277,8 @@ teamacl_current_key(pg_uuid_t *key_id)
 {
 	bool		is_key;
 
+	if (unlikely(teamacl_on_worker))
+		return teamacl_context_key(key_id);
 	return ResolveIdentity(key_id, &is_key) && is_key &&
 		teamacl_key_user(key_id) != NULL;
 }
@@ -282,8 +293,11 @@ teamacl_current_user(void)
 	pg_uuid_t	id;
 	bool		is_key;
 
-	if (identity.valid && !identity.is_key)
+	if (identity.valid && !identity.is_key && likely(!teamacl_on_worker))
 		return teamacl_lookup_user(&identity.user_id);
+	/* on a Citus worker only the coordinator's context identifies */
+	if (unlikely(teamacl_on_worker))
+		return teamacl_context_user();
 	if (!ResolveIdentity(&id, &is_key))
 		return NULL;
 	return is_key ? teamacl_key_user(&id) : teamacl_lookup_user(&id);

@@ -13,6 +13,7 @@
  *	check.c		the SQL-callable permission checks
  *	apikey.c	API keys: a key's creator, restricted to the key's team and role
  *	token.c		random tokens and their SHA-256
+ *	citus.c		Citus: what the coordinator sends the workers, signed
  *
  * Copyright (c) 2026, teamacl developers
  *
@@ -27,6 +28,7 @@
 #include "fmgr.h"
 #include "lib/ilist.h"
 #include "nodes/bitmapset.h"
+#include "nodes/plannodes.h"
 #include "utils/snapshot.h"
 #include "utils/uuid.h"
 
@@ -103,6 +105,20 @@ extern bool teamacl_header_key(pg_uuid_t *key_id);
 
 /* token.c */
 extern Datum teamacl_hash_token(PG_FUNCTION_ARGS);
+
+/* citus.c */
+extern bool teamacl_citus_pending;
+extern bool teamacl_on_worker;
+extern void teamacl_citus_init(void);
+extern void teamacl_citus_refresh(void);
+extern void teamacl_citus_executor_start(PlannedStmt *stmt);
+extern void teamacl_citus_utility(Node *parsetree);
+extern TeamaclUser *teamacl_context_user(void);
+extern bool teamacl_context_key(pg_uuid_t *key_id);
+extern int	teamacl_context_permission_bit(const char *name, int len, bool missing_ok);
+extern int	teamacl_context_permission_count(void);
+extern const char *teamacl_context_permission_name(int bit);
+extern uint64 teamacl_context_generation(void);
 
 /* check.c */
 extern int	teamacl_permission_arg(FunctionCallInfo fcinfo, int argno);
