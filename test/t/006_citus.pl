@@ -491,6 +491,14 @@ is_out(on_worker('app', $ctx), "5\nt", 'replay on a worker: the application role
 	sleep($wait) if $wait > 0;
 	grants_nothing(on_worker('app', $ctx_short), 'replay on a worker: an expired value grants nothing, even to the role it was made for', "0\nf");
 }
+# a session on a worker with no value: a login role mapped on the
+# coordinator is nobody there, and the distributed table read through the
+# worker's own Citus metadata shows nothing either, with or without set_user
+is_out(sql_as($worker, 'alice_login', "BEGIN;\n$probe\nCOMMIT;"), "0\nf", 'on a worker: Alice\'s own login role without a value sees nothing');
+is_out(sql_as($worker, 'app', "BEGIN;\nSELECT count(*) FROM documents;\nCOMMIT;"), '0', 'on a worker: the distributed table read through the worker shows nothing');
+grants_nothing(sql_as($worker, 'app', "BEGIN;\nSELECT teamacl.set_user('$id{alice}') \\gset tacl_\nSELECT count(*) FROM documents;\nCOMMIT;"),
+	'on a worker: set_user() there grants nothing', '0');
+
 # the same values set on the coordinator (Citus propagates a SET LOCAL to
 # the workers): they must not grant anything there either
 for my $v (['garbage', 'garbage'], ['a wrong MAC', $bad_mac], ['a real value', $ctx]) {
