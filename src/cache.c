@@ -1114,6 +1114,25 @@ teamacl_user_for_role(Oid roleid, pg_uuid_t *user_id)
 }
 
 /* The generation user entries (and API key views) must match. */
+/*
+ * The tables the cache reads, for plans that hold what it said (prune.c):
+ * a change to any of them invalidates such a plan.
+ */
+int
+teamacl_cache_relations(Oid *out, int max)
+{
+	Oid			all[] = {relids.users, relids.teams, relids.members, relids.roles,
+	relids.role_permissions, relids.permissions, relids.api_keys};
+	int			n = 0;
+	int			i;
+
+	teamacl_cache_begin();
+	for (i = 0; i < lengthof(all) && n < max; i++)
+		if (OidIsValid(all[i]))
+			out[n++] = all[i];
+	return n;
+}
+
 uint64
 teamacl_cache_generation(void)
 {

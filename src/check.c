@@ -287,8 +287,8 @@ EquivalentArrayClause(FuncExpr *call, Oid eqop)
  * backend (GetDefaultOpClass() would scan every btree operator class,
  * which a new backend's first statement pays for in full).
  */
-static Oid
-UuidEqualOperator(void)
+Oid
+teamacl_uuid_eq_operator(void)
 {
 	static Oid	eqop = InvalidOid;
 
@@ -374,7 +374,7 @@ teamacl_has_permission_support(PG_FUNCTION_ARGS)
 			PG_RETURN_POINTER(NULL);
 		teams = makeConst(UUIDARRAYOID, -1, InvalidOid, -1, arr, false, false);
 		saop = makeNode(ScalarArrayOpExpr);
-		saop->opno = UuidEqualOperator();
+		saop->opno = teamacl_uuid_eq_operator();
 		saop->opfuncid = F_UUID_EQ;
 		saop->useOr = true;
 		saop->inputcollid = InvalidOid;

@@ -583,6 +583,14 @@ PlanReachesWorkers(Plan *plan)
 		PlanReachesWorkers(plan->righttree);
 }
 
+/* Is this a Citus coordinator session (prune.c plans for it)? */
+bool
+teamacl_citus_coordinator(void)
+{
+	return CitusLoaded() && !teamacl_on_worker &&
+		IsTransactionState() && CitusNodeKind() == NODE_COORDINATOR;
+}
+
 /* From the ExecutorStart hook, before Citus starts the plan. */
 void
 teamacl_citus_executor_start(PlannedStmt *stmt)

@@ -145,6 +145,20 @@ AssignIdentity(const char *newval, void *extra)
 		identity = *(IdentityExtra *) extra;
 	else
 		identity.valid = false;
+	/* plans pruned to the previous identity's teams must not serve this one */
+	teamacl_prune_identity_changed();
+}
+
+/*
+ * Whether the identity can change only through teamacl.identity (set_user,
+ * set_api_key, and their end with the transaction) or with the role: then
+ * a cached plan made for it is reset when it changes.  A JWT or a header
+ * key can change with a setting teamacl does not watch.
+ */
+bool
+teamacl_identity_watched(void)
+{
+	return identity.valid || (!jwt_identity && !teamacl_api_key_header);
 }
 
 void

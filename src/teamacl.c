@@ -142,6 +142,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	teamacl_citus_init();
+	teamacl_prune_init();
 
 	MarkGUCPrefixReserved("teamacl");
 
