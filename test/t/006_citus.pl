@@ -197,6 +197,9 @@ is_out(super("SELECT count(*) FROM notes"), '8', 'bypass: ... of one distributed
 is_out(super("SELECT count(*) FROM tags"), '4', 'bypass: ... of a protected reference table');
 is_out(sql_as($coord, 'auditor', "SELECT count(*) FROM documents"), '49', 'bypass: a BYPASSRLS role reads every row');
 is_out(sql_as($coord, 'auditor', "SELECT count(*) FROM documents WHERE team_id = ANY ('{$acme,$beta}')"), '9', 'bypass: ... and its explicit team list');
+is_out(sql_as($coord, 'auditor', "PREPARE q(uuid[]) AS SELECT count(*) FROM documents WHERE team_id = ANY (\$1);\n"
+		. join('', map { "EXECUTE q('{$acme,$beta}');\n" } 1 .. 7)), join("\n", ('9') x 7),
+	'bypass: ... also as a parameter of a prepared statement, in custom and generic plans');
 is(task_count(super("EXPLAIN (COSTS OFF) SELECT count(*) FROM documents")), '32', 'bypass: the superuser\'s count touches all 32 shards');
 
 # ---- 1. reads ----
