@@ -133,9 +133,10 @@ BEGIN
 			$q$SELECT nodename OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) nodeport OPERATOR(pg_catalog.||) ' shard ' OPERATOR(pg_catalog.||) shardid,
 					  success, result
 				 FROM pg_catalog.run_command_on_placements($1,
-					$c$SELECT (SELECT relrowsecurity AND relforcerowsecurity FROM pg_catalog.pg_class WHERE oid = '%s'::regclass)::text || '|' ||
+					$c$SELECT (SELECT c.relrowsecurity AND c.relforcerowsecurity FROM pg_catalog.pg_class c WHERE c.oid = s.r)::text || '|' ||
 							  coalesce((SELECT string_agg(format('%%s %%s %%s', polname, pg_get_expr(polqual, polrelid), coalesce(pg_get_expr(polwithcheck, polrelid), '-')), '; ' ORDER BY polname)
-										  FROM pg_catalog.pg_policy WHERE polrelid = '%s'::regclass AND polname LIKE 'teamacl\_%%'), '')$c$)
+										  FROM pg_catalog.pg_policy WHERE polrelid = s.r AND polname LIKE 'teamacl\_%%'), '')
+						 FROM (SELECT '%s'::regclass AS r) s$c$)
 				ORDER BY 1$q$ USING v_tbl
 		LOOP
 			IF NOT v_ok OR v_result IS DISTINCT FROM ('true|' OPERATOR(pg_catalog.||) v_policies) THEN
@@ -442,3 +443,4 @@ COMMENT ON FUNCTION teamacl.doctor() IS
 SELECT teamacl_internal._carry_privileges('teamacl.doctor_0_3()', 'teamacl.doctor()');
 
 DROP FUNCTION teamacl_internal._carry_privileges(regprocedure, regprocedure);
+-- end of #13

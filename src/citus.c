@@ -64,6 +64,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/rls.h"
 #include "utils/timestamp.h"
 
 #include "teamacl.h"
@@ -611,41 +612,87 @@ teamacl_citus_executor_start(PlannedStmt *stmt)
 	}
 }
 
+/* Is relid a Citus table (distributed, reference or Citus local)? */
+static bool
+CitusTable(Oid relid)
+{
+	bool		found = false;
+	Oid			argtypes[1] = {OIDOID};
+	Datum		args[1] = {ObjectIdGetDatum(relid)};
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition p"
+							  " WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
+							  1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT)
+		found = SPI_processed > 0;
+	SPI_finish();
+	return found;
+}
+
 /*
- * From the ProcessUtility hook: COPY ... TO of a distributed table is run
- * by Citus without an executor start.
+ * From the ProcessUtility hook.  Citus copies a distributed table out
+ * (COPY t TO) shard by shard, on connections that may not be part of the
+ * transaction, so the workers would see no context.  Under row-level
+ * security COPY t TO means COPY (SELECT ... FROM t) TO anyway (PostgreSQL
+ * turns it into that on one node): say so here, and Citus runs it as a
+ * query, which the executor hook prepares the workers for.
  */
-void
-teamacl_citus_utility(Node *parsetree)
+PlannedStmt *
+teamacl_citus_utility(PlannedStmt *pstmt, bool *readOnlyTree)
 {
 	CopyStmt   *copy;
 	Oid			relid;
-	bool		distributed = false;
+	SelectStmt *select;
+	ListCell   *lc;
 
-	if (!CitusLoaded() || !IsA(parsetree, CopyStmt))
-		return;
-	copy = (CopyStmt *) parsetree;
-	if (copy->is_from || copy->relation == NULL)
-		return;
-	if (!IsTransactionState() || CitusNodeKind() != NODE_COORDINATOR)
-		return;
+	if (!CitusLoaded() || !IsA(pstmt->utilityStmt, CopyStmt))
+		return pstmt;
+	copy = (CopyStmt *) pstmt->utilityStmt;
+	if (copy->is_from || copy->relation == NULL ||
+		!IsTransactionState() || CitusNodeKind() != NODE_COORDINATOR)
+		return pstmt;
 	relid = RangeVarGetRelid(copy->relation, NoLock, true);
-	if (!OidIsValid(relid))
-		return;
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	{
-		Oid			argtypes[1] = {OIDOID};
-		Datum		args[1] = {ObjectIdGetDatum(relid)};
+	if (!OidIsValid(relid) ||
+		check_enable_rls(relid, InvalidOid, true) != RLS_ENABLED ||
+		!CitusTable(relid))
+		return pstmt;
 
-		if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition p"
-								  " WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
-								  1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT)
-			distributed = SPI_processed > 0;
+	if (*readOnlyTree)
+	{
+		pstmt = copyObject(pstmt);
+		*readOnlyTree = false;
 	}
-	SPI_finish();
-	if (distributed)
-		SendContext();
+	copy = (CopyStmt *) pstmt->utilityStmt;
+	select = makeNode(SelectStmt);
+	if (copy->attlist == NIL)
+	{
+		ColumnRef  *cr = makeNode(ColumnRef);
+		ResTarget  *rt = makeNode(ResTarget);
+
+		cr->fields = list_make1(makeNode(A_Star));
+		cr->location = -1;
+		rt->val = (Node *) cr;
+		rt->location = -1;
+		select->targetList = list_make1(rt);
+	}
+	else
+		foreach(lc, copy->attlist)
+		{
+			ColumnRef  *cr = makeNode(ColumnRef);
+			ResTarget  *rt = makeNode(ResTarget);
+
+			cr->fields = list_make1(makeString(pstrdup(strVal(lfirst(lc)))));
+			cr->location = -1;
+			rt->val = (Node *) cr;
+			rt->location = -1;
+			select->targetList = lappend(select->targetList, rt);
+		}
+	select->fromClause = list_make1(copyObject(copy->relation));
+	copy->query = (Node *) select;
+	copy->relation = NULL;
+	copy->attlist = NIL;
+	return pstmt;
 }
 
 /* ---------------------------------------------------------------------

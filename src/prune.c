@@ -54,6 +54,7 @@
 #include "utils/memutils.h"
 #include "utils/plancache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 
 #include "teamacl.h"
 
@@ -284,6 +285,20 @@ InnerRelations(Node *node, Bitmapset **rels)
 	}
 }
 
+/* The role a relation is read as (a view's owner, or the current user). */
+static Oid
+RteCheckAsUser(Query *q, RangeTblEntry *rte)
+{
+#if PG_VERSION_NUM >= 160000
+	/* 16 moved permission checks out of the range table */
+	if (rte->perminfoindex != 0)
+		return getRTEPermissionInfo(q->rteperminfos, rte)->checkAsUser;
+	return InvalidOid;
+#else
+	return rte->checkAsUser;
+#endif
+}
+
 static void
 PruneQuery(Query *q, PruneContext *ctx)
 {
@@ -309,6 +324,9 @@ PruneQuery(Query *q, PruneContext *ctx)
 
 		if (rte->rtekind != RTE_RELATION ||
 			(rte->relkind != RELKIND_RELATION && rte->relkind != RELKIND_PARTITIONED_TABLE))
+			continue;
+		/* the condition is implied only where the policies apply */
+		if (check_enable_rls(rte->relid, RteCheckAsUser(q, rte), true) != RLS_ENABLED)
 			continue;
 		rel = table_open(rte->relid, NoLock);
 		ok = TeamaclPolicy(rel, cmd, ctx->has_permission, &team_column, &permission);

@@ -63,7 +63,8 @@ TeamaclProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					  ParamListInfo params, QueryEnvironment *queryEnv,
 					  DestReceiver *dest, QueryCompletion *qc)
 {
-	teamacl_citus_utility(pstmt->utilityStmt);
+	/* Citus: COPY of a protected distributed table goes through a query */
+	pstmt = teamacl_citus_utility(pstmt, &readOnlyTree);
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 							params, queryEnv, dest, qc);

@@ -115,7 +115,7 @@ extern bool teamacl_on_worker;
 extern void teamacl_citus_init(void);
 extern void teamacl_citus_refresh(void);
 extern void teamacl_citus_executor_start(PlannedStmt *stmt);
-extern void teamacl_citus_utility(Node *parsetree);
+extern PlannedStmt *teamacl_citus_utility(PlannedStmt *pstmt, bool *readOnlyTree);
 extern TeamaclUser *teamacl_context_user(void);
 extern bool teamacl_context_key(pg_uuid_t *key_id);
 extern int	teamacl_context_permission_bit(const char *name, int len, bool missing_ok);
