@@ -326,6 +326,54 @@ is_out(as('alice', q{DELETE FROM notes WHERE id IN (9, 5) RETURNING id;}), '9', 
 	is_out(super("SELECT team_id FROM documents WHERE id = 1"), $acme, 'documents: ... and the row did not move');
 }
 
+# a prepared statement's plan (pruned to the user's shards) follows
+# membership changes: Bob gains Acme, then loses it again
+{
+	my $s = $coord->background_psql('postgres', on_error_stop => 0, extra_params => ['-U', 'app']);
+	$s->query("PREPARE cnt AS SELECT count(*) FROM documents");
+	my $bob_count = sub {
+		$s->query("BEGIN");
+		$s->query("SELECT teamacl.set_user('$id{bob}') \\gset tacl_");
+		my $n = $s->query("EXECUTE cnt");
+		$s->query("COMMIT");
+		return $n;
+	};
+	my @before = map { $bob_count->() } 1 .. 6;
+	is(join(',', @before), join(',', ('4') x 6), 'prepared + membership: Bob\'s count, six executions');
+	my $alice = "SELECT teamacl.set_user('$id{alice}', false) \\gset tacl_\n";
+	is_state(super("${alice}SELECT teamacl.add_member('$acme', 'bob\@example.com', 'viewer') \\gset tacl_"), 'none', 'prepared + membership: Alice adds Bob to Acme');
+	is($bob_count->(), '9', 'prepared + membership: the same prepared statement now counts Acme\'s rows too');
+	is_state(super("${alice}SELECT teamacl.remove_member('$acme', '$id{bob}') \\gset tacl_"), 'none', 'prepared + membership: Alice removes Bob');
+	is($bob_count->(), '4', 'prepared + membership: ... and no longer');
+	is($s->{stderr}, '', 'prepared + membership: no errors');
+	$s->quit;
+}
+
+# PostgREST's identity (teamacl.jwt_identity): the sub claim, set per
+# transaction, through a prepared statement for users taking turns
+{
+	$coord->safe_psql('postgres', q{
+		CREATE ROLE web LOGIN;
+		GRANT SELECT ON documents TO web;
+		ALTER ROLE web SET teamacl.jwt_identity = on;
+	});
+	my $s = $coord->background_psql('postgres', on_error_stop => 0, extra_params => ['-U', 'web']);
+	$s->query("PREPARE jd AS $docs_sql");
+	my (@got, @want);
+	for my $round (1 .. 7) {
+		for my $u (['alice', '1,2,3,4,5'], ['bob', '11,12,13,14']) {
+			$s->query("BEGIN");
+			$s->query("SELECT set_config('request.jwt.claims', '{\"sub\": \"$id{$u->[0]}\"}', true) \\gset tacl_");
+			push @got, scalar $s->query("EXECUTE jd");
+			push @want, $u->[1];
+			$s->query("COMMIT");
+		}
+	}
+	is(join('|', @got), join('|', @want), 'jwt identity: a prepared read for Alice and Bob in turns, seven rounds');
+	is($s->{stderr}, '', 'jwt identity: no errors');
+	$s->quit;
+}
+
 # ---- 4. revocation seen by the next statement of an open transaction ----
 {
 	my $a = $coord->background_psql('postgres', on_error_stop => 0, extra_params => ['-U', 'app']);
@@ -373,6 +421,26 @@ is_out(as('alice', q{DELETE FROM notes WHERE id IN (9, 5) RETURNING id;}), '9', 
 	is_state(sql_as($coord, 'app', "${pre}INSERT INTO documents VALUES (18, '$acme', 'by key');\nCOMMIT;"), '42501', 'api key: ... and cannot insert (42501)');
 	is_out(sql_as($coord, 'app', "${pre}SELECT string_agg(id::text, ',' ORDER BY id) FROM notes;\nCOMMIT;"), '2,3,4', 'api key: ... reads Acme\'s notes only (not Alice\'s personal one)');
 }
+
+# another identity later in the same transaction: the workers follow
+is_out(as('alice', qq{$docs_sql
+SELECT teamacl.set_user('$id{bob}') \\gset tacl_
+$docs_sql
+SELECT teamacl.set_user('$id{alice}') \\gset tacl_
+$docs_sql}), "1,2,3,4,5\n11,12,13,14\n1,2,3,4,5", 'identity switch: Alice, Bob, Alice again in one transaction');
+
+# INSERT ... SELECT between co-located tables (pushed down to the shards):
+# only the rows Alice may read are copied, and only into her team
+is_state(as('alice', q{INSERT INTO comments SELECT 1000 + id, team_id, id, 'copied' FROM documents;}), 'none',
+	'insert select: a pushed-down INSERT ... SELECT as Alice runs');
+is_out(super("SELECT string_agg(doc_id::text, ',' ORDER BY doc_id) FROM comments WHERE body = 'copied' AND team_id = '$acme'"), '1,2,3,4,5',
+	'insert select: ... and copied exactly Acme\'s rows');
+is_set(as('alice', q{INSERT INTO comments SELECT 2000 + id, team_id, id, 'copied' FROM documents RETURNING doc_id;}),
+	"1\n2\n3\n4\n5", 'insert select: ... also with RETURNING');
+is_state(as('alice', "INSERT INTO comments SELECT 3000 + id, '$beta', id, 'moved' FROM documents;"), '42501',
+	'insert select: ... and cannot write them into Beta (42501)');
+is_out(super("SELECT count(*) FROM comments WHERE body = 'moved' OR (body = 'copied' AND team_id <> '$acme')"), '0', 'insert select: nothing else was written');
+super("DELETE FROM comments WHERE body = 'copied'");
 
 # ---- 5. savepoints ----
 is_out(as('alice', qq{$docs_sql
