@@ -70,6 +70,7 @@ demo-stop:
 bench:
 	bash test/bench/run.sh
 	bash test/bench/api_keys.sh
+	bash test/bench/citus.sh
 
 valgrind-check:
 	bash test/scripts/valgrind-check.sh
