@@ -1022,7 +1022,7 @@ teamacl_user_teams_with(TeamaclUser *user, int bit)
 {
 	ArrayType  *arr;
 
-	if (bit >= teamacl_permission_count())
+	if (bit < 0 || bit >= teamacl_permission_count())
 		return PointerGetDatum(construct_empty_array(UUIDOID));
 
 	/* the per-permission answers are made on first use, not at load */

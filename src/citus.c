@@ -19,7 +19,7 @@
  *
  * Nobody else can make one.  The value is
  *
- *		v1.<base64 payload>.<base64 HMAC-SHA256(cluster key, "v1.<base64 payload>")>
+ *		v1.<payload>.<base64 HMAC-SHA256(cluster key, "v1.<payload>")>
  *
  * with the key in teamacl.cluster_key (the same on every node, readable by
  * superusers only).  A worker checks the MAC when the value is set (a value
@@ -52,6 +52,8 @@
 #include "common/hmac.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
+#include "tcop/dest.h"
+#include "tcop/utility.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
 #include "nodes/parsenodes.h"
@@ -112,6 +114,14 @@ typedef struct ContextExtra
 
 static ContextExtra *context_extra = NULL;
 static bool context_changed = false;
+
+/* the last value the check hook verified, its payload and the key then */
+static char *last_value = NULL;
+static char *last_key = NULL;
+static ContextExtra *last_extra = NULL;
+
+/* while the coordinator sets a value it has just signed: that value */
+static const char *self_signed = NULL;
 
 /*
  * The context in force on a worker, parsed.  The user lives in
@@ -174,6 +184,35 @@ CheckClusterKey(char **newval, void **extra, GucSource source)
 	return true;
 }
 
+/* Keep a copy of a verified value, its payload and the key it verified under. */
+static void
+RememberVerified(const char *value, const ContextExtra *x)
+{
+	Size		size = offsetof(ContextExtra, payload) + x->len + 1;
+	char	   *v = malloc(strlen(value) + 1);
+	char	   *k = malloc(strlen(cluster_key) + 1);
+	ContextExtra *e = malloc(size);
+
+	free(last_value);
+	free(last_key);
+	free(last_extra);
+	last_value = v;
+	last_key = k;
+	last_extra = e;
+	if (v == NULL || k == NULL || e == NULL)
+	{
+		free(v);
+		free(k);
+		free(e);
+		last_value = last_key = NULL;
+		last_extra = NULL;
+		return;
+	}
+	strcpy(v, value);
+	strcpy(k, cluster_key);
+	memcpy(e, x, size);
+}
+
 /*
  * teamacl.context: empty, or a value whose MAC verifies under this node's
  * cluster key.  Role binding and expiry are checked where it is used.
@@ -187,11 +226,13 @@ CheckContext(char **newval, void **extra, GucSource source)
 	char		given[MAC_LEN + 8];
 	uint8		mac[MAC_LEN];
 	int			mac_len;
-	int			b64_len;
 	int			plen;
 	ContextExtra *x;
 
 	if (v == NULL || v[0] == '\0')
+		return true;
+	/* signed here a moment ago; only a worker reads the payload */
+	if (self_signed != NULL && strcmp(v, self_signed) == 0)
 		return true;
 	if (cluster_key == NULL || cluster_key[0] == '\0')
 	{
@@ -206,6 +247,19 @@ CheckContext(char **newval, void **extra, GucSource source)
 	{
 		InvalidContext();
 		return false;
+	}
+	/* the value verified last (a worker connection's next transaction) */
+	if (last_value != NULL && strcmp(v, last_value) == 0 &&
+		strcmp(cluster_key, last_key) == 0)
+	{
+		Size		size = offsetof(ContextExtra, payload) + last_extra->len + 1;
+
+		x = teamacl_guc_malloc(size);
+		if (x == NULL)
+			return false;
+		memcpy(x, last_extra, size);
+		*extra = x;
+		return true;
 	}
 	dot = strrchr(v, '.');
 	if (strncmp(v, "v1.", 3) != 0 || dot == NULL || dot < v + 3)
@@ -223,20 +277,15 @@ CheckContext(char **newval, void **extra, GucSource source)
 		InvalidContext();
 		return false;
 	}
-	b64_len = dot - (v + 3);
-	x = teamacl_guc_malloc(offsetof(ContextExtra, payload) + pg_b64_dec_len(b64_len) + 1);
+	plen = dot - (v + 3);
+	x = teamacl_guc_malloc(offsetof(ContextExtra, payload) + plen + 1);
 	if (x == NULL)
 		return false;
-	plen = pg_b64_decode(v + 3, b64_len, (void *) x->payload, pg_b64_dec_len(b64_len));
-	if (plen < 0)
-	{
-		teamacl_guc_free(x);
-		InvalidContext();
-		return false;
-	}
+	memcpy(x->payload, v + 3, plen);
 	x->payload[plen] = '\0';
 	x->len = plen;
 	*extra = x;
+	RememberVerified(v, x);
 	return true;
 }
 
@@ -341,13 +390,15 @@ CitusNodeKind(void)
 /* ---------------------------------------------------------------------
  * The payload
  *
- *	<issued> <expires> <user> <key or -> <nperms> <nteams>\n
- *	<length of role name>:<role name>\n
- *	<permission name>\n				one per permission, coordinator bit order
- *	<team> <p or -> <mask>\n		one per team, sorted by team id
+ *	<issued> <expires> <user> <key or -> <nperms> <nteams>;
+ *	<role name in hex>;
+ *	<permission name>;				one per permission the user holds, in name order
+ *	<team> <p or -> <mask>;			one per team, sorted by team id
+ *
+ * (one line: ';' ends each part, as no part can hold one)
  *
  * Times are microseconds since the PostgreSQL epoch; a mask is hex, its
- * first digit holding bits 0-3.  Everything after the first line is the
+ * first digit holding bits 0-3.  Everything after the two times is the
  * body: what the coordinator compares to decide whether to send again.
  * ---------------------------------------------------------------------
  */
@@ -370,8 +421,21 @@ BuildBody(StringInfo buf, const TeamaclUser *user, const pg_uuid_t *key,
 		  const char *role)
 {
 	static const char hex[] = "0123456789abcdef";
-	int			nperms = teamacl_permission_count();
+	Bitmapset  *held = NULL;
+	int		   *dense;
+	int			nheld;
+	int			bit = -1;
 	int			i;
+
+	/*
+	 * Only the permissions the user holds somewhere travel, numbered in
+	 * name order among themselves: a worker needs no other name (one it
+	 * does not find is one the user holds nowhere).
+	 */
+	for (i = 0; i < user->nteams; i++)
+		held = bms_add_members(held, user->teams[i].perms);
+	nheld = bms_num_members(held);
+	dense = palloc(sizeof(int) * Max(teamacl_permission_count(), 1));
 
 	AppendUuid(buf, &user->user_id);
 	appendStringInfoChar(buf, ' ');
@@ -379,49 +443,61 @@ BuildBody(StringInfo buf, const TeamaclUser *user, const pg_uuid_t *key,
 		AppendUuid(buf, key);
 	else
 		appendStringInfoChar(buf, '-');
-	appendStringInfo(buf, " %d %d\n%d:%s\n", nperms, user->nteams,
-					 (int) strlen(role), role);
-	for (i = 0; i < nperms; i++)
-		appendStringInfo(buf, "%s\n", teamacl_permission_name(i));
+	appendStringInfo(buf, " %d %d;", nheld, user->nteams);
+	/* the role in hex: a role name may hold any character */
+	for (i = 0; role[i] != '\0'; i++)
+	{
+		appendStringInfoChar(buf, hex[(unsigned char) role[i] >> 4]);
+		appendStringInfoChar(buf, hex[(unsigned char) role[i] & 0x0f]);
+	}
+	appendStringInfoChar(buf, ';');
+	i = 0;
+	while ((bit = bms_next_member(held, bit)) >= 0)
+	{
+		dense[bit] = i++;
+		appendStringInfoString(buf, teamacl_permission_name(bit));
+		appendStringInfoChar(buf, ';');
+	}
 	for (i = 0; i < user->nteams; i++)
 	{
 		const TeamaclTeam *t = &user->teams[i];
 		int			d;
+		int			ndigits = Max((nheld + 3) / 4, 1);
+		char		digits[64];
+		char	   *v = ndigits <= (int) sizeof(digits) ? digits : palloc(ndigits);
 
+		memset(v, 0, ndigits);
+		bit = -1;
+		while ((bit = bms_next_member(t->perms, bit)) >= 0)
+			v[dense[bit] / 4] |= 1 << (dense[bit] % 4);
 		AppendUuid(buf, &t->team_id);
 		appendStringInfoString(buf, t->personal ? " p " : " - ");
-		for (d = 0; d < Max((nperms + 3) / 4, 1); d++)
-		{
-			int			v = 0;
-			int			b;
-
-			for (b = 0; b < 4; b++)
-				if (bms_is_member(d * 4 + b, t->perms))
-					v |= 1 << b;
-			appendStringInfoChar(buf, hex[v]);
-		}
-		appendStringInfoChar(buf, '\n');
+		for (d = 0; d < ndigits; d++)
+			appendStringInfoChar(buf, hex[(int) v[d]]);
+		appendStringInfoChar(buf, ';');
+		if (v != digits)
+			pfree(v);
 	}
+	pfree(dense);
+	bms_free(held);
 }
 
-/* Sign "v1." + base64(payload) and return the whole value. */
+/*
+ * Sign "v1." + payload and return the whole value.  The payload is plain
+ * text of hex digits, decimal numbers, permission names, spaces and ';':
+ * nothing a SQL literal must escape, so it travels as it is.
+ */
 static char *
 SignPayload(const char *payload, int len)
 {
 	StringInfoData v;
 	uint8		mac[MAC_LEN];
-	int			b64 = pg_b64_enc_len(len);
 	int			n;
 	char		mac_b64[MAC_LEN * 2];
 
 	initStringInfo(&v);
 	appendStringInfoString(&v, "v1.");
-	enlargeStringInfo(&v, b64 + 1);
-	n = pg_b64_encode((void *) payload, len, v.data + v.len, b64);
-	if (n < 0)
-		elog(ERROR, "could not encode teamacl.context");
-	v.len += n;
-	v.data[v.len] = '\0';
+	appendBinaryStringInfo(&v, payload, len);
 	if (!ComputeMac(v.data, v.len, mac))
 		elog(ERROR, "could not sign teamacl.context");
 	n = pg_b64_encode((void *) mac, MAC_LEN, mac_b64, sizeof(mac_b64) - 1);
@@ -432,17 +508,45 @@ SignPayload(const char *payload, int len)
 	return v.data;
 }
 
-/* SET LOCAL teamacl.context, through the utility path Citus propagates. */
+/*
+ * SET LOCAL teamacl.context, through the utility path Citus propagates
+ * (its hook sends the statement's text to the workers).  The statement is
+ * built rather than parsed, and the check hook is told the value is the
+ * one just signed here, so the coordinator neither lexes nor verifies it.
+ */
 static void
 SetContextLocal(const char *value)
 {
-	char	   *cmd = psprintf("SET LOCAL teamacl.context = %s", quote_literal_cstr(value));
+	/* base64 and dots: nothing to quote */
+	char	   *cmd = psprintf("SET LOCAL teamacl.context = '%s'", value);
+	VariableSetStmt *stmt = makeNode(VariableSetStmt);
+	A_Const    *arg = makeNode(A_Const);
+	PlannedStmt *pstmt = makeNode(PlannedStmt);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(cmd, false, 0) != SPI_OK_UTILITY)
-		elog(ERROR, "could not set teamacl.context");
-	SPI_finish();
+	arg->val.sval.type = T_String;
+	arg->val.sval.sval = pstrdup(value);
+	arg->location = -1;
+	stmt->kind = VAR_SET_VALUE;
+	stmt->name = "teamacl.context";
+	stmt->args = list_make1(arg);
+	stmt->is_local = true;
+	pstmt->commandType = CMD_UTILITY;
+	pstmt->canSetTag = false;
+	pstmt->utilityStmt = (Node *) stmt;
+	pstmt->stmt_location = 0;
+	pstmt->stmt_len = strlen(cmd);
+
+	self_signed = value;
+	PG_TRY();
+	{
+		ProcessUtility(pstmt, cmd, false, PROCESS_UTILITY_QUERY, NULL, NULL,
+					   None_Receiver, NULL);
+	}
+	PG_FINALLY();
+	{
+		self_signed = NULL;
+	}
+	PG_END_TRY();
 	pfree(cmd);
 }
 
@@ -517,9 +621,11 @@ SendContext(void)
 			  GetUserNameFromId(GetUserId(), false));
 
 	now = GetCurrentTimestamp();
-	if (sent_value != NULL && strcmp(current, sent_value) == 0 &&
-		strcmp(body.data, sent_body) == 0 && now < sent_refresh)
+	if (sent_value != NULL && strcmp(body.data, sent_body) == 0 && now < sent_refresh)
 	{
+		/* what was sent still says it: again, unsigned anew, if undone */
+		if (strcmp(current, sent_value) != 0)
+			SetContextLocal(sent_value);
 		pfree(body.data);
 		return;
 	}
@@ -709,6 +815,13 @@ MalformedContext(const char *what)
 			 errdetail("The coordinator and this worker may run different versions of teamacl.")));
 }
 
+static int
+HexDigit(char c)
+{
+	return (c >= '0' && c <= '9') ? c - '0' :
+		(c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+}
+
 static const char *
 ParseUuidAt(const char *p, pg_uuid_t *id)
 {
@@ -800,21 +913,35 @@ AdoptContext(void)
 	nteams = strtol(p, &end, 10);
 	if (end == p || nteams < 0 || nteams > 10000000)
 		MalformedContext("bad count");
-	p = Expect(end, '\n');
-	rolelen = strtol(p, &end, 10);
-	if (end == p || rolelen <= 0 || rolelen >= NAMEDATALEN)
-		MalformedContext("bad role");
-	p = Expect(end, ':');
-	if ((int) strnlen(p, rolelen) != rolelen || p[rolelen] != '\n')
-		MalformedContext("bad role");
-	role = pnstrdup(p, rolelen);
-	p += rolelen + 1;
+	p = Expect(end, ';');
+	{
+		const char *nl = strchr(p, ';');
+		int			hexlen = nl ? nl - p : 0;
+
+		rolelen = hexlen / 2;
+		if (nl == NULL || hexlen % 2 != 0 || rolelen <= 0 || rolelen >= NAMEDATALEN)
+			MalformedContext("bad role");
+		role = palloc(rolelen + 1);
+		for (i = 0; i < rolelen; i++)
+		{
+			int			hi = HexDigit(p[2 * i]);
+			int			lo = HexDigit(p[2 * i + 1]);
+
+			if (hi < 0 || lo < 0)
+				MalformedContext("bad role");
+			role[i] = (char) ((hi << 4) | lo);
+		}
+		role[rolelen] = '\0';
+		if (strlen(role) != (size_t) rolelen)
+			MalformedContext("bad role");
+		p = nl + 1;
+	}
 
 	/* the permission names: rebuilt only when they differ */
 	dict_start = p;
 	for (i = 0; i < nperms; i++)
 	{
-		const char *nl = strchr(p, '\n');
+		const char *nl = strchr(p, ';');
 
 		if (nl == NULL || nl == p || nl - p > TEAMACL_MAX_NAME)
 			MalformedContext("bad permission name");
@@ -832,7 +959,7 @@ AdoptContext(void)
 		dict_names = palloc(sizeof(char *) * Max(nperms, 1));
 		for (i = 0; i < nperms; i++)
 		{
-			const char *nl = strchr(q, '\n');
+			const char *nl = strchr(q, ';');
 
 			dict_names[i] = pnstrdup(q, nl - q);
 			q = nl + 1;
@@ -859,7 +986,7 @@ AdoptContext(void)
 			MalformedContext("bad team");
 		t->personal = *p == 'p';
 		p = Expect(p + 1, ' ');
-		for (d = 0; *p != '\n'; d++, p++)
+		for (d = 0; *p != ';'; d++, p++)
 		{
 			int			v = (*p >= '0' && *p <= '9') ? *p - '0' :
 				(*p >= 'a' && *p <= 'f') ? *p - 'a' + 10 : -1;
@@ -953,8 +1080,12 @@ teamacl_context_key(pg_uuid_t *key_id)
 }
 
 /*
- * Permission names on a worker are the coordinator's.  Without a usable
- * context nobody is identified, and every name maps to nothing.
+ * Permission names on a worker are those the context lists: the ones the
+ * user holds somewhere, numbered among themselves.  Any other name, and
+ * every name without a usable context, maps to nothing (-1), which the
+ * checks answer with "not held".  (So on a worker a misspelt name in a
+ * hand-written policy grants nothing rather than raising an error; the
+ * coordinator's protect() checks the names it writes.)
  */
 int
 teamacl_context_permission_bit(const char *name, int len, bool missing_ok)
@@ -962,17 +1093,9 @@ teamacl_context_permission_bit(const char *name, int len, bool missing_ok)
 	int			i;
 
 	if (context_usable)
-	{
 		for (i = 0; i < dict_count; i++)
 			if (strncmp(dict_names[i], name, len) == 0 && dict_names[i][len] == '\0')
 				return i;
-		if (!missing_ok)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("permission \"%s\" does not exist",
-							pnstrdup(name, Min(len, 2 * TEAMACL_MAX_NAME))),
-					 errdetail("The coordinator has no permission of that name.")));
-	}
 	return -1;
 }
 
