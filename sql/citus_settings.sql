@@ -57,7 +57,7 @@ CREATE FUNCTION pg_temp.signed(payload text, key text) RETURNS text LANGUAGE sql
 	SELECT b || '.' || translate(encode(hmac(b, key, 'sha256'), 'base64'), E'\n', '')
 	  FROM (SELECT 'v1.' || payload AS b) s
 $$;
-SELECT format('%s %s %s - 1 1;%s;resources.read;%s - 1;',
+SELECT format('%s %s %s - 1 1;%s;resources.read;%s 1;',
 			  (extract(epoch FROM now() - '2000-01-01'::timestamptz) * 1e6)::bigint,
 			  (extract(epoch FROM now() + '1 hour' - '2000-01-01'::timestamptz) * 1e6)::bigint,
 			  replace(:'alice', '-', ''), encode('regress_citus_app', 'hex'), replace(:'acme', '-', '')) AS payload \gset

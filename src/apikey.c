@@ -280,7 +280,6 @@ LoadKey(KeyEntry *entry)
 	entry->view.registered = true;
 	entry->view.teams = &entry->team;
 	entry->team.team_id = entry->team_id;
-	entry->team.personal = team != NULL && team->personal;
 	entry->team.perms = NULL;
 	if (team != NULL && entry->has_role)
 	{

@@ -15,11 +15,15 @@
  * no planning, no row-level security) under a fresh snapshot.  Users are
  * kept in an LRU list capped by teamacl.cache_size.  Behind a pooler nearly
  * every transaction names another user, so a miss is kept cheap: one
- * snapshot, one probe of users and one index scan of members per miss; the
- * team-level facts a membership needs (personal, require_secure_sign_in)
- * come from a small cache of teams (at most four per cached user), and the
- * teams not in it are read with one index scan for all of them; a miss at
- * a full cache recycles the evicted entry, which holds up to
+ * snapshot, one probe of users and one index scan of members per miss.
+ * From 0.4 the members scan is index-only (members_user_id_idx INCLUDEs
+ * team_id and role_id), and the one team-level fact a membership needs,
+ * require_secure_sign_in, comes from the set of teams requiring it, read
+ * once from a partial index: a miss reads no teams row.  On a 0.3 schema
+ * (before ALTER EXTENSION UPDATE) memberships are read from the heap and
+ * team facts come from a small cache of teams (at most four per cached
+ * user), the teams not in it read with one index scan for all of them.  A
+ * miss at a full cache recycles the evicted entry, which holds up to
  * TEAMACL_INLINE_TEAMS memberships inline, so it allocates nothing.
  *
  * Invalidation: statement-level triggers on every table that feeds the
@@ -28,8 +32,9 @@
  * table.  PostgreSQL delivers it to every backend at commit, and hot
  * standbys replay it from the commit record.  Our relcache callback only
  * bumps generation counters (one for users, one for the catalogue of
- * permissions and roles; a third, team_change, for the teams cache);
- * entries of an older generation are reloaded when next used.  A backend reads pending invalidations only at
+ * permissions and roles; a third, team_change, for the teams cache and the
+ * secure-teams set); entries of an older generation are reloaded when next
+ * used.  A backend reads pending invalidations only at
  * transaction start or when it acquires a new lock, so the check functions
  * also call AcceptInvalidationMessages() once per executor start: a change
  * committed before a statement starts is always seen by that statement,
@@ -46,12 +51,19 @@
 #include "access/parallel.h"
 #include "access/stratnum.h"
 #include "access/table.h"
+#include "access/tableam.h"
+#include "access/visibilitymap.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/bufmgr.h"
+#include "storage/predicate.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -80,6 +92,10 @@ typedef struct TeamaclRelids
 	Oid			teams_pkey;
 	Oid			members;
 	Oid			members_user_idx;
+	bool		members_index_only; /* members_user_idx INCLUDEs team_id,
+									 * role_id (0.4) */
+	Oid			teams_secure_idx;	/* teams (id) WHERE require_secure_sign_in
+									 * (0.4); InvalidOid before */
 	Oid			roles;
 	Oid			role_permissions;
 	Oid			permissions;
@@ -93,7 +109,6 @@ typedef struct TeamaclRelids
 	AttrNumber	members_user_id;
 	AttrNumber	members_role_id;
 	AttrNumber	teams_id;
-	AttrNumber	teams_personal;
 	AttrNumber	teams_require_secure;
 } TeamaclRelids;
 
@@ -122,10 +137,11 @@ static uint64 cache_generation = 1;
 static uint64 catalog_change = 1;
 
 /*
- * Moves when teamacl.teams changes (its triggers fire on DELETE, TRUNCATE
- * and on UPDATEs of id, personal or require_secure_sign_in: the facts the
- * teams cache holds; an INSERT needs nothing, as only teams that were
- * found are cached), or on a full reset.
+ * Moves when teamacl.teams changes (its triggers fire on DELETE, TRUNCATE,
+ * on UPDATEs of id, personal or require_secure_sign_in, and from 0.4 on an
+ * INSERT of a team requiring secure sign-in, which the secure-teams set
+ * must then hold; other INSERTs need nothing, as the teams cache holds
+ * only teams that were found), or on a full reset.
  */
 static uint64 team_change = 1;
 
@@ -150,14 +166,13 @@ static int	user_count = 0;
 static TeamaclUser *last_user = NULL;
 
 /*
- * The teams cache: the team-level facts of teams a loaded user belongs to,
- * shared by every member.  Bounded by four teams per cached user; when
- * full it is emptied at once (amortised O(1) per insertion).
+ * Before 0.4, the teams cache: the team-level fact of teams a loaded user
+ * belongs to, shared by every member.  Bounded by four teams per cached
+ * user; when full it is emptied at once (amortised O(1) per insertion).
  */
 typedef struct TeamSlot
 {
 	pg_uuid_t	team_id;		/* hash key */
-	bool		personal;
 	bool		require_secure;
 } TeamSlot;
 
@@ -168,6 +183,16 @@ static HTAB *team_hash = NULL;
 static int	team_count = 0;
 static uint64 team_generation = 0;	/* team_change the cache holds */
 
+/*
+ * From 0.4, instead: every team requiring secure sign-in, as one set read
+ * from teams_secure_sign_in_idx (usually few teams; 40 bytes or so each),
+ * so a miss reads no teams row.  Read again when team_change moves.
+ */
+static MemoryContext SecureContext = NULL;
+static HTAB *secure_hash = NULL;
+static int	secure_count = 0;
+static uint64 secure_generation = 0;	/* team_change the set holds; 0: none */
+
 /* For teamacl_cache_counters(): what the cache did in this backend. */
 static uint64 n_lookups = 0;	/* teamacl_lookup_user() calls */
 static uint64 n_misses = 0;		/* of which loaded a user */
@@ -175,6 +200,8 @@ static uint64 n_evictions = 0;
 static uint64 n_catalog_loads = 0;
 static uint64 n_team_hits = 0;	/* memberships whose team facts were cached */
 static uint64 n_team_reads = 0; /* ... and read from teamacl.teams */
+static uint64 n_secure_loads = 0;	/* reads of the secure-teams set */
+static uint64 n_member_heap = 0;	/* memberships read from the members heap */
 
 /* Login role to user mapping: one remembered answer. */
 static Oid	mapped_role = InvalidOid;
@@ -189,9 +216,18 @@ TeamaclRelcacheCallback(Datum arg, Oid relid)
 	 * Only bump counters here: this runs inside lock acquisition, possibly
 	 * in the middle of one of our own loads, so nothing may be freed.
 	 */
+	/*
+	 * The indexes the loaders scan are invalidated by DDL (a drop, a
+	 * rename, ALTER EXTENSION UPDATE replacing one) and by VACUUM's
+	 * statistics, never by changes to rows: re-resolve them with the
+	 * catalogue, so relids never names an index that is gone.
+	 */
 	if (!OidIsValid(relid) || catalog_generation == 0 ||
 		relid == relids.roles || relid == relids.role_permissions ||
-		relid == relids.permissions)
+		relid == relids.permissions ||
+		relid == relids.users_pkey || relid == relids.users_db_role_key ||
+		relid == relids.teams_pkey || relid == relids.members_user_idx ||
+		(OidIsValid(relids.teams_secure_idx) && relid == relids.teams_secure_idx))
 	{
 		catalog_change++;
 		cache_generation++;
@@ -211,7 +247,10 @@ TeamaclRelcacheCallback(Datum arg, Oid relid)
  * _cache_counters(): what this backend's cache did, as text.  Not declared
  * by the extension's SQL (a diagnostic for make bench, which declares it in
  * its own schema): lookups, misses (users loaded), evictions, catalogue
- * loads, and memberships whose team facts were found cached or read.
+ * loads, memberships whose team facts were known without reading teams or
+ * read, reads of the secure-teams set, and memberships read from the
+ * members heap (all of them before 0.4; from 0.4 those on pages the
+ * visibility map does not show all-visible).
  */
 Datum
 teamacl_cache_counters(PG_FUNCTION_ARGS)
@@ -221,9 +260,10 @@ teamacl_cache_counters(PG_FUNCTION_ARGS)
 	snprintf(buf, sizeof(buf),
 			 "lookups=" UINT64_FORMAT " misses=" UINT64_FORMAT
 			 " evictions=" UINT64_FORMAT " catalog_loads=" UINT64_FORMAT
-			 " team_hits=" UINT64_FORMAT " team_reads=" UINT64_FORMAT,
+			 " team_hits=" UINT64_FORMAT " team_reads=" UINT64_FORMAT
+			 " secure_loads=" UINT64_FORMAT " member_heap_reads=" UINT64_FORMAT,
 			 n_lookups, n_misses, n_evictions, n_catalog_loads,
-			 n_team_hits, n_team_reads);
+			 n_team_hits, n_team_reads, n_secure_loads, n_member_heap);
 	PG_RETURN_TEXT_P(cstring_to_text(buf));
 }
 
@@ -304,6 +344,52 @@ teamacl_loader_snapshot(void)
 		return RegisterSnapshot(GetCatalogSnapshot(InvalidOid));
 	}
 	return RegisterSnapshot(GetLatestSnapshot());
+}
+
+/*
+ * Does members_user_id_idx hold what the loader reads (0.4: a btree on
+ * user_id INCLUDE (team_id, role_id), not partial), so memberships can be
+ * read from it alone?
+ */
+static bool
+MembersIndexCovers(Oid indexid)
+{
+	Relation	index = index_open(indexid, AccessShareLock);
+	Form_pg_index ix = index->rd_index;
+	bool		covers;
+
+	covers = index->rd_rel->relam == BTREE_AM_OID && ix->indisvalid &&
+		ix->indnatts == 3 && ix->indnkeyatts == 1 &&
+		ix->indkey.values[0] == relids.members_user_id &&
+		ix->indkey.values[1] == relids.members_team_id &&
+		ix->indkey.values[2] == relids.members_role_id &&
+		heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL);
+	index_close(index, AccessShareLock);
+	return covers;
+}
+
+/*
+ * Is teams_secure_sign_in_idx exactly a btree on teams (id) WHERE
+ * require_secure_sign_in?  The set read from it must be every such team.
+ */
+static bool
+SecureIndexUsable(Oid indexid)
+{
+	Relation	index = index_open(indexid, AccessShareLock);
+	Form_pg_index ix = index->rd_index;
+	bool		usable = false;
+
+	if (index->rd_rel->relam == BTREE_AM_OID && ix->indisvalid &&
+		ix->indrelid == relids.teams && ix->indnatts == 1 &&
+		ix->indkey.values[0] == relids.teams_id)
+	{
+		List	   *pred = RelationGetIndexPredicate(index);
+
+		usable = list_length(pred) == 1 && IsA(linitial(pred), Var) &&
+			((Var *) linitial(pred))->varattno == relids.teams_require_secure;
+	}
+	index_close(index, AccessShareLock);
+	return usable;
 }
 
 static int
@@ -393,9 +479,19 @@ LoadCatalog(void)
 	table_close(rel, AccessShareLock);
 	rel = table_open(relids.teams, AccessShareLock);
 	relids.teams_id = RequireAttnum(rel, "id");
-	relids.teams_personal = RequireAttnum(rel, "personal");
 	relids.teams_require_secure = RequireAttnum(rel, "require_secure_sign_in");
 	table_close(rel, AccessShareLock);
+
+	/*
+	 * 0.4's schema help for a miss, each used only in the shape the loader
+	 * relies on (else the reads of 0.3 serve, as before the update).
+	 */
+	relids.members_index_only = MembersIndexCovers(relids.members_user_idx);
+	relids.teams_secure_idx = get_relname_relid("teams_secure_sign_in_idx", nsp);
+	if (OidIsValid(relids.teams_secure_idx) &&
+		!SecureIndexUsable(relids.teams_secure_idx))
+		relids.teams_secure_idx = InvalidOid;
+	secure_generation = 0;
 
 	snap = teamacl_loader_snapshot();
 	old = MemoryContextSwitchTo(CatalogContext);
@@ -667,25 +763,408 @@ TeamCacheBegin(void)
 	team_generation = team_change;
 }
 
-/* Fill one membership's team facts from a teams row. */
+/*
+ * A membership with its team requiring secure sign-in grants nothing until
+ * the user signs in securely (nothing is deleted).
+ */
 static void
-ApplyTeamFacts(TeamaclTeam *team, bool personal, bool require_secure,
-			   bool secure_sign_in)
+ApplyTeamFacts(TeamaclTeam *team, bool require_secure, bool secure_sign_in)
 {
-	team->personal = personal;
-	/* a team requiring secure sign-in grants nothing until comply */
 	if (require_secure && !secure_sign_in)
 		team->perms = NULL;
 }
 
-/* A membership being loaded: the entry's team, and whether its team was found. */
+/*
+ * Did the catalogue go stale since this load began?  Taking a lock reads
+ * pending invalidations; one of an index the loader scans (dropped or
+ * replaced by ALTER EXTENSION UPDATE) means relids may name an index that
+ * is gone.  The load is then abandoned: cache_generation moved too, so the
+ * caller reloads the catalogue and loads the user again.
+ */
+static inline bool
+CatalogMoved(void)
+{
+	return catalog_generation != catalog_change;
+}
+
+/* The memberships read so far by one LoadUser(). */
 #define LOAD_STACK_TEAMS	16
+
+typedef struct LoadBuffer
+{
+	TeamaclTeam *teams;			/* stack_teams until it outgrows them */
+	bool	   *found;			/* per team: its facts are known */
+	int			n;
+	int			cap;
+	TeamaclTeam stack_teams[LOAD_STACK_TEAMS];
+	bool		stack_found[LOAD_STACK_TEAMS];
+} LoadBuffer;
+
+static void
+AddMembership(LoadBuffer *buf, Datum team_id, Datum role_id)
+{
+	RoleSlot   *role = hash_search(role_hash, DatumGetUUIDP(role_id), HASH_FIND, NULL);
+
+	if (buf->n == buf->cap)
+	{
+		buf->cap *= 2;
+		if (buf->teams == buf->stack_teams)
+		{
+			buf->teams = palloc(sizeof(TeamaclTeam) * buf->cap);
+			buf->found = palloc(sizeof(bool) * buf->cap);
+			memcpy(buf->teams, buf->stack_teams, sizeof(buf->stack_teams));
+		}
+		else
+		{
+			buf->teams = repalloc(buf->teams, sizeof(TeamaclTeam) * buf->cap);
+			buf->found = repalloc(buf->found, sizeof(bool) * buf->cap);
+		}
+	}
+	memcpy(&buf->teams[buf->n].team_id, DatumGetUUIDP(team_id), UUID_LEN);
+	buf->teams[buf->n].perms = role ? role->perms : NULL;
+	buf->n++;
+}
+
+/*
+ * An index-only scan of one of our indexes, done as nodeIndexonlyscan.c
+ * does it: an entry whose heap page is all-visible in the visibility map
+ * is visible to every snapshot, so its heap tuple is not read; otherwise
+ * the heap says whether the entry's version is visible to our snapshot.
+ * The values come from the index tuple either way (a HOT chain never
+ * changes an indexed column, INCLUDE columns among them).  With an MVCC
+ * snapshot this returns exactly the rows a heap-fetching scan returns, and
+ * takes the same predicate locks under SERIALIZABLE.
+ */
+typedef struct CoveringScan
+{
+	Relation	heap;
+	Relation	index;
+	IndexScanDesc scan;
+	Snapshot	snap;
+	Buffer		vmbuffer;
+	TupleTableSlot *slot;		/* made on the first heap fetch */
+	int			heap_fetches;
+} CoveringScan;
+
+static void
+CoveringBegin(CoveringScan *cs, Relation heap, Oid indexid, Snapshot snap,
+			  ScanKey keys, int nkeys)
+{
+	cs->heap = heap;
+	cs->index = index_open(indexid, AccessShareLock);
+	cs->snap = snap;
+	cs->vmbuffer = InvalidBuffer;
+	cs->slot = NULL;
+	cs->heap_fetches = 0;
+	cs->scan = teamacl_index_beginscan(heap, cs->index, snap, nkeys);
+	cs->scan->xs_want_itup = true;
+	index_rescan(cs->scan, keys, nkeys, NULL, 0);
+}
+
+/* The next visible entry's index tuple (described by cs->scan->xs_itupdesc), or NULL. */
+static IndexTuple
+CoveringNext(CoveringScan *cs)
+{
+	ItemPointer tid;
+
+	while ((tid = index_getnext_tid(cs->scan, ForwardScanDirection)) != NULL)
+	{
+		if (!VM_ALL_VISIBLE(cs->heap, ItemPointerGetBlockNumber(tid),
+							&cs->vmbuffer))
+		{
+			if (cs->slot == NULL)
+				cs->slot = table_slot_create(cs->heap, NULL);
+			cs->heap_fetches++;
+			if (!index_fetch_heap(cs->scan, cs->slot))
+				continue;		/* no version visible to us */
+			ExecClearTuple(cs->slot);
+		}
+		else
+			PredicateLockPage(cs->heap, ItemPointerGetBlockNumber(tid), cs->snap);
+		return cs->scan->xs_itup;
+	}
+	return NULL;
+}
+
+static void
+CoveringEnd(CoveringScan *cs)
+{
+	if (BufferIsValid(cs->vmbuffer))
+		ReleaseBuffer(cs->vmbuffer);
+	index_endscan(cs->scan);
+	if (cs->slot != NULL)
+		ExecDropSingleTupleTableSlot(cs->slot);
+	index_close(cs->index, AccessShareLock);
+}
+
+/*
+ * The set of teams requiring secure sign-in, read from the partial index
+ * teams_secure_sign_in_idx (0.4).  It replaces per-team reads: with it a
+ * miss reads no teams row.  It is read again after any change to teams
+ * that could change it: an UPDATE of require_secure_sign_in (or id), a
+ * DELETE, a TRUNCATE, and an INSERT of a team requiring it (the one INSERT
+ * trigger on teams that invalidates, so signing up costs no invalidation).
+ * Returns false if the load was abandoned (see CatalogMoved()).
+ */
+static bool
+LoadSecureTeams(Snapshot snap)
+{
+	uint64		as_of = team_change;
+	Relation	rel;
+	CoveringScan cs;
+	IndexTuple	itup;
+	HASHCTL		ctl;
+
+	if (SecureContext == NULL)
+		SecureContext = AllocSetContextCreate(CacheMemoryContext,
+											  "teamacl secure teams",
+											  ALLOCSET_SMALL_SIZES);
+	else
+		MemoryContextReset(SecureContext);
+	secure_generation = 0;
+	secure_count = 0;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(pg_uuid_t);
+	ctl.hcxt = SecureContext;
+	secure_hash = hash_create("teamacl secure teams", 16, &ctl,
+							  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+
+	rel = table_open(relids.teams, AccessShareLock);
+	if (CatalogMoved())
+	{
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	n_secure_loads++;
+	CoveringBegin(&cs, rel, relids.teams_secure_idx, snap, NULL, 0);
+	while ((itup = CoveringNext(&cs)) != NULL)
+	{
+		bool		isnull;
+		Datum		id = index_getattr(itup, 1, cs.scan->xs_itupdesc, &isnull);
+
+		if (!isnull)
+		{
+			(void) hash_search(secure_hash, DatumGetUUIDP(id), HASH_ENTER, NULL);
+			secure_count++;
+		}
+	}
+	CoveringEnd(&cs);
+	table_close(rel, AccessShareLock);
+
+	/* if teams changed meanwhile, what was read may predate it: stay stale */
+	secure_generation = as_of;
+	return true;
+}
+
+/*
+ * Team facts from the secure-teams set (0.4): no teams row is read.  A
+ * membership's team always exists (members.team_id references teams ON
+ * DELETE CASCADE, and both are read as of one snapshot), so unlike
+ * ReadTeamFacts() there is no missing team to rule out.
+ */
+static bool
+ApplySecureTeams(LoadBuffer *buf, Snapshot snap, bool secure_sign_in)
+{
+	int			i;
+
+	n_team_hits += buf->n;
+	if (secure_sign_in)
+		return true;			/* every requirement is met */
+	if (secure_generation != team_change && !LoadSecureTeams(snap))
+		return false;
+	if (secure_count == 0)
+		return true;
+	for (i = 0; i < buf->n; i++)
+		if (hash_search(secure_hash, &buf->teams[i].team_id, HASH_FIND, NULL) != NULL)
+			ApplyTeamFacts(&buf->teams[i], true, secure_sign_in);
+	return true;
+}
+
+/*
+ * Team facts before 0.4 (no teams_secure_sign_in_idx): from the teams
+ * cache, else from teamacl.teams, with one scan of teams_pkey for every
+ * team not cached.  A membership of a team that is not there grants
+ * nothing.
+ */
+static bool
+ReadTeamFacts(LoadBuffer *buf, Snapshot snap, bool secure_sign_in)
+{
+	TeamaclTeam *teams = buf->teams;
+	bool	   *found = buf->found;
+	int			n = buf->n;
+	int			nmissing = 0;
+	int			i;
+	uint64		teams_as_of = team_change;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	ScanKeyData key;
+	Datum		stack_elems[LOAD_STACK_TEAMS];
+	Datum	   *elems;
+	ArrayType  *arr = NULL;
+	int			k = 0;
+
+	for (i = 0; i < n; i++)
+	{
+		TeamSlot   *slot = hash_search(team_hash, &teams[i].team_id, HASH_FIND, NULL);
+
+		found[i] = slot != NULL;
+		if (slot != NULL)
+			ApplyTeamFacts(&teams[i], slot->require_secure, secure_sign_in);
+		else
+			nmissing++;
+	}
+	n_team_hits += n - nmissing;
+	n_team_reads += nmissing;
+	if (nmissing == 0)
+		return true;
+
+	elems = nmissing <= LOAD_STACK_TEAMS ? stack_elems :
+		palloc(sizeof(Datum) * nmissing);
+	for (i = 0; i < n; i++)
+		if (!found[i])
+			elems[k++] = UUIDPGetDatum(&teams[i].team_id);
+	rel = table_open(relids.teams, AccessShareLock);
+	if (CatalogMoved())
+	{
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	if (nmissing == 1)
+		ScanKeyInit(&key, relids.teams_id, BTEqualStrategyNumber,
+					F_UUID_EQ, elems[0]);
+	else
+	{
+		/* team_id = ANY (array): one index scan for every missing team */
+		arr = construct_array(elems, nmissing, UUIDOID, UUID_LEN, false,
+							  TYPALIGN_CHAR);
+		ScanKeyEntryInitialize(&key, SK_SEARCHARRAY, relids.teams_id,
+							   BTEqualStrategyNumber, InvalidOid,
+							   InvalidOid, F_UUID_EQ,
+							   PointerGetDatum(arr));
+	}
+	scan = systable_beginscan(rel, relids.teams_pkey, true, snap, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		id = heap_getattr(tup, relids.teams_id,
+									  RelationGetDescr(rel), &isnull);
+		Datum		d;
+		bool		require_secure;
+		TeamaclTeam probe;
+		TeamaclTeam *team;
+
+		if (isnull)
+			continue;
+		memcpy(&probe.team_id, DatumGetUUIDP(id), UUID_LEN);
+		team = bsearch(&probe, teams, n, sizeof(TeamaclTeam), TeamCompare);
+		if (team == NULL || found[team - teams])
+			continue;
+		d = heap_getattr(tup, relids.teams_require_secure,
+						 RelationGetDescr(rel), &isnull);
+		require_secure = !isnull && DatumGetBool(d);
+		found[team - teams] = true;
+		ApplyTeamFacts(team, require_secure, secure_sign_in);
+
+		/*
+		 * Cache what was read unless teams changed meanwhile (the
+		 * invalidation was read while we took a lock): what we read may
+		 * predate that change.
+		 */
+		if (team_change == teams_as_of)
+		{
+			TeamSlot   *slot = hash_search(team_hash, &probe.team_id,
+										   HASH_ENTER, NULL);
+
+			slot->require_secure = require_secure;
+			team_count++;
+		}
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	if (arr != NULL)
+		pfree(arr);
+	if (elems != stack_elems)
+		pfree(elems);
+	/* a membership of a team that is not there grants nothing */
+	for (i = 0; i < n; i++)
+		if (!found[i])
+			teams[i].perms = NULL;
+	return true;
+}
+
+/*
+ * Every membership of a user, with one scan of members_user_id_idx: an
+ * index-only scan when the index holds team_id and role_id (0.4), else
+ * reading each membership's heap tuple.
+ */
+static bool
+ReadMemberships(LoadBuffer *buf, const pg_uuid_t *user_id, Snapshot snap)
+{
+	Relation	rel;
+	ScanKeyData key;
+
+	rel = table_open(relids.members, AccessShareLock);
+	if (CatalogMoved())
+	{
+		table_close(rel, AccessShareLock);
+		return false;
+	}
+	if (relids.members_index_only)
+	{
+		CoveringScan cs;
+		IndexTuple	itup;
+
+		/* the key is on the index's first column, user_id */
+		ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_UUID_EQ,
+					UUIDPGetDatum(user_id));
+		CoveringBegin(&cs, rel, relids.members_user_idx, snap, &key, 1);
+		while ((itup = CoveringNext(&cs)) != NULL)
+		{
+			bool		isnull;
+			Datum		t = index_getattr(itup, 2, cs.scan->xs_itupdesc, &isnull);
+			Datum		r = index_getattr(itup, 3, cs.scan->xs_itupdesc, &isnull);
+
+			AddMembership(buf, t, r);
+		}
+		n_member_heap += cs.heap_fetches;
+		CoveringEnd(&cs);
+	}
+	else
+	{
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		ScanKeyInit(&key, relids.members_user_id, BTEqualStrategyNumber,
+					F_UUID_EQ, UUIDPGetDatum(user_id));
+		scan = systable_beginscan(rel, relids.members_user_idx, true, snap,
+								  1, &key);
+		while (HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			bool		isnull;
+			Datum		t = heap_getattr(tup, relids.members_team_id,
+										 RelationGetDescr(rel), &isnull);
+			Datum		r = heap_getattr(tup, relids.members_role_id,
+										 RelationGetDescr(rel), &isnull);
+
+			AddMembership(buf, t, r);
+			n_member_heap++;
+		}
+		systable_endscan(scan);
+	}
+	table_close(rel, AccessShareLock);
+	return true;
+}
 
 /*
  * Read one user's row and memberships into *user, under one snapshot: the
  * users row by primary key, every membership with one scan of
- * members_user_id_idx, and the facts of the teams not in the teams cache
- * with one scan of teams_pkey for all of them.
+ * members_user_id_idx, and the team-level fact a membership needs
+ * (require_secure_sign_in) from the secure-teams set, or before 0.4 from
+ * the teams cache and teamacl.teams.  An abandoned load (the catalogue
+ * went stale meanwhile) leaves the user with no teams; the caller loads it
+ * again.
  */
 static void
 LoadUser(TeamaclUser *user)
@@ -696,22 +1175,19 @@ LoadUser(TeamaclUser *user)
 	ScanKeyData key;
 	Snapshot	snap;
 	bool		secure_sign_in = false;
-	TeamaclTeam stack_teams[LOAD_STACK_TEAMS];
-	bool		stack_found[LOAD_STACK_TEAMS];
-	TeamaclTeam *teams = stack_teams;
-	bool	   *found = stack_found;
-	int			cap = LOAD_STACK_TEAMS;
-	int			n = 0;
-	int			nmissing = 0;
-	int			i;
-	uint64		teams_as_of;
+	bool		complete = true;
+	LoadBuffer	buf;
 
 	FreeUserContents(user);
 	user->exists = false;
 	user->registered = false;
+	buf.teams = buf.stack_teams;
+	buf.found = buf.stack_found;
+	buf.n = 0;
+	buf.cap = LOAD_STACK_TEAMS;
 
-	TeamCacheBegin();
-	teams_as_of = team_change;
+	if (!OidIsValid(relids.teams_secure_idx))
+		TeamCacheBegin();
 	snap = teamacl_loader_snapshot();
 
 	/* the users row */
@@ -737,153 +1213,29 @@ LoadUser(TeamaclUser *user)
 
 	/* every membership, with its role's permissions */
 	if (user->exists)
-	{
-		AttrNumber	a_team = relids.members_team_id;
-		AttrNumber	a_role = relids.members_role_id;
+		complete = ReadMemberships(&buf, &user->user_id, snap);
+	if (complete && buf.n > 1)
+		qsort(buf.teams, buf.n, sizeof(TeamaclTeam), TeamCompare);
 
-		rel = table_open(relids.members, AccessShareLock);
-		ScanKeyInit(&key, relids.members_user_id,
-					BTEqualStrategyNumber, F_UUID_EQ,
-					UUIDPGetDatum(&user->user_id));
-		scan = systable_beginscan(rel, relids.members_user_idx, true, snap,
-								  1, &key);
-		while (HeapTupleIsValid(tup = systable_getnext(scan)))
-		{
-			bool		isnull;
-			Datum		t = heap_getattr(tup, a_team, RelationGetDescr(rel), &isnull);
-			Datum		r = heap_getattr(tup, a_role, RelationGetDescr(rel), &isnull);
-			RoleSlot   *role = hash_search(role_hash, DatumGetUUIDP(r), HASH_FIND, NULL);
-
-			if (n == cap)
-			{
-				cap *= 2;
-				if (teams == stack_teams)
-				{
-					teams = palloc(sizeof(TeamaclTeam) * cap);
-					found = palloc(sizeof(bool) * cap);
-					memcpy(teams, stack_teams, sizeof(stack_teams));
-				}
-				else
-				{
-					teams = repalloc(teams, sizeof(TeamaclTeam) * cap);
-					found = repalloc(found, sizeof(bool) * cap);
-				}
-			}
-			memcpy(&teams[n].team_id, DatumGetUUIDP(t), UUID_LEN);
-			teams[n].perms = role ? role->perms : NULL;
-			teams[n].personal = false;
-			n++;
-		}
-		systable_endscan(scan);
-		table_close(rel, AccessShareLock);
-	}
-	if (n > 1)
-		qsort(teams, n, sizeof(TeamaclTeam), TeamCompare);
-
-	/* team facts: from the teams cache, else from teamacl.teams */
-	for (i = 0; i < n; i++)
-	{
-		TeamSlot   *slot = hash_search(team_hash, &teams[i].team_id, HASH_FIND, NULL);
-
-		found[i] = slot != NULL;
-		if (slot != NULL)
-			ApplyTeamFacts(&teams[i], slot->personal, slot->require_secure,
-						   secure_sign_in);
-		else
-			nmissing++;
-	}
-	n_team_hits += n - nmissing;
-	n_team_reads += nmissing;
-	if (nmissing > 0)
-	{
-		Datum		stack_elems[LOAD_STACK_TEAMS];
-		Datum	   *elems = nmissing <= LOAD_STACK_TEAMS ? stack_elems :
-			palloc(sizeof(Datum) * nmissing);
-		ArrayType  *arr = NULL;
-		int			k = 0;
-
-		for (i = 0; i < n; i++)
-			if (!found[i])
-				elems[k++] = UUIDPGetDatum(&teams[i].team_id);
-		rel = table_open(relids.teams, AccessShareLock);
-		if (nmissing == 1)
-			ScanKeyInit(&key, relids.teams_id, BTEqualStrategyNumber,
-						F_UUID_EQ, elems[0]);
-		else
-		{
-			/* team_id = ANY (array): one index scan for every missing team */
-			arr = construct_array(elems, nmissing, UUIDOID, UUID_LEN, false,
-								  TYPALIGN_CHAR);
-			ScanKeyEntryInitialize(&key, SK_SEARCHARRAY, relids.teams_id,
-								   BTEqualStrategyNumber, InvalidOid,
-								   InvalidOid, F_UUID_EQ,
-								   PointerGetDatum(arr));
-		}
-		scan = systable_beginscan(rel, relids.teams_pkey, true, snap, 1, &key);
-		while (HeapTupleIsValid(tup = systable_getnext(scan)))
-		{
-			bool		isnull;
-			Datum		id = heap_getattr(tup, relids.teams_id,
-										  RelationGetDescr(rel), &isnull);
-			Datum		d;
-			bool		personal,
-						require_secure;
-			TeamaclTeam probe;
-			TeamaclTeam *team;
-
-			if (isnull)
-				continue;
-			memcpy(&probe.team_id, DatumGetUUIDP(id), UUID_LEN);
-			team = bsearch(&probe, teams, n, sizeof(TeamaclTeam), TeamCompare);
-			if (team == NULL || found[team - teams])
-				continue;
-			d = heap_getattr(tup, relids.teams_personal,
-							 RelationGetDescr(rel), &isnull);
-			personal = !isnull && DatumGetBool(d);
-			d = heap_getattr(tup, relids.teams_require_secure,
-							 RelationGetDescr(rel), &isnull);
-			require_secure = !isnull && DatumGetBool(d);
-			found[team - teams] = true;
-			ApplyTeamFacts(team, personal, require_secure, secure_sign_in);
-
-			/*
-			 * Cache what was read unless teams changed meanwhile (the
-			 * invalidation was read while we took a lock): what we read
-			 * may predate that change.
-			 */
-			if (team_change == teams_as_of)
-			{
-				TeamSlot   *slot = hash_search(team_hash, &probe.team_id,
-											   HASH_ENTER, NULL);
-
-				slot->personal = personal;
-				slot->require_secure = require_secure;
-				team_count++;
-			}
-		}
-		systable_endscan(scan);
-		table_close(rel, AccessShareLock);
-		if (arr != NULL)
-			pfree(arr);
-		if (elems != stack_elems)
-			pfree(elems);
-		/* a membership of a team that is not there grants nothing */
-		for (i = 0; i < n; i++)
-			if (!found[i])
-				teams[i].perms = NULL;
-	}
+	/* the team-level facts */
+	if (complete && buf.n > 0)
+		complete = OidIsValid(relids.teams_secure_idx) ?
+			ApplySecureTeams(&buf, snap, secure_sign_in) :
+			ReadTeamFacts(&buf, snap, secure_sign_in);
 	UnregisterSnapshot(snap);
 
-	if (n > TEAMACL_INLINE_TEAMS)
-		user->teams = MemoryContextAlloc(UserContext, sizeof(TeamaclTeam) * n);
+	if (!complete)
+		buf.n = 0;				/* loaded again, see CatalogMoved() */
+	if (buf.n > TEAMACL_INLINE_TEAMS)
+		user->teams = MemoryContextAlloc(UserContext, sizeof(TeamaclTeam) * buf.n);
 	else
 		user->teams = user->inline_teams;
-	memcpy(user->teams, teams, sizeof(TeamaclTeam) * n);
-	user->nteams = n;
-	if (teams != stack_teams)
+	memcpy(user->teams, buf.teams, sizeof(TeamaclTeam) * buf.n);
+	user->nteams = buf.n;
+	if (buf.teams != buf.stack_teams)
 	{
-		pfree(teams);
-		pfree(found);
+		pfree(buf.teams);
+		pfree(buf.found);
 	}
 }
 
@@ -1173,6 +1525,8 @@ teamacl_cache_memory(void)
 		total += MemoryContextMemAllocated(UserContext, true);
 	if (TeamContext)
 		total += MemoryContextMemAllocated(TeamContext, true);
+	if (SecureContext)
+		total += MemoryContextMemAllocated(SecureContext, true);
 	if (CatalogContext)
 		total += MemoryContextMemAllocated(CatalogContext, true);
 	return total;

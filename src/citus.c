@@ -393,7 +393,7 @@ CitusNodeKind(void)
  *	<issued> <expires> <user> <key or -> <nperms> <nteams>;
  *	<role name in hex>;
  *	<permission name>;				one per permission the user holds, in name order
- *	<team> <p or -> <mask>;			one per team, sorted by team id
+ *	<team> <mask>;					one per team, sorted by team id
  *
  * (one line: ';' ends each part, as no part can hold one)
  *
@@ -471,7 +471,7 @@ BuildBody(StringInfo buf, const TeamaclUser *user, const pg_uuid_t *key,
 		while ((bit = bms_next_member(t->perms, bit)) >= 0)
 			v[dense[bit] / 4] |= 1 << (dense[bit] % 4);
 		AppendUuid(buf, &t->team_id);
-		appendStringInfoString(buf, t->personal ? " p " : " - ");
+		appendStringInfoChar(buf, ' ');
 		for (d = 0; d < ndigits; d++)
 			appendStringInfoChar(buf, hex[(int) v[d]]);
 		appendStringInfoChar(buf, ';');
@@ -982,10 +982,6 @@ AdoptContext(void)
 
 		p = ParseUuidAt(p, &t->team_id);
 		p = Expect(p, ' ');
-		if (*p != 'p' && *p != '-')
-			MalformedContext("bad team");
-		t->personal = *p == 'p';
-		p = Expect(p + 1, ' ');
 		for (d = 0; *p != ';'; d++, p++)
 		{
 			int			v = (*p >= '0' && *p <= '9') ? *p - '0' :

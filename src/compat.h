@@ -40,4 +40,13 @@ typedef const uint8 *teamacl_b64_src;
 typedef const char *teamacl_b64_src;
 #endif
 
+/* 18 gave index_beginscan() an instrumentation argument (NULL: none) */
+#if PG_VERSION_NUM >= 180000
+#define teamacl_index_beginscan(heap, index, snap, nkeys) \
+	index_beginscan((heap), (index), (snap), NULL, (nkeys), 0)
+#else
+#define teamacl_index_beginscan(heap, index, snap, nkeys) \
+	index_beginscan((heap), (index), (snap), (nkeys), 0)
+#endif
+
 #endif							/* TEAMACL_COMPAT_H */

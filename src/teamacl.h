@@ -45,7 +45,6 @@ typedef struct TeamaclTeam
 {
 	pg_uuid_t	team_id;
 	Bitmapset  *perms;			/* effective permissions; NULL when none */
-	bool		personal;		/* the user's personal account */
 } TeamaclTeam;
 
 /* Memberships held inside a user entry; more are allocated separately. */

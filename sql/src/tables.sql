@@ -53,6 +53,9 @@ CREATE TABLE teamacl.teams (
 	CHECK (personal = (personal_owner IS NOT NULL))
 );
 COMMENT ON TABLE teamacl.teams IS 'Teams and personal accounts (a personal account is a team of one)';
+-- the (usually few) teams requiring secure sign-in, which the C cache holds
+-- as one set, so loading a user reads no teams row
+CREATE INDEX teams_secure_sign_in_idx ON teamacl.teams (id) WHERE require_secure_sign_in;
 
 CREATE TABLE teamacl.permissions (
 	name text PRIMARY KEY
@@ -95,7 +98,8 @@ CREATE TABLE teamacl.members (
 	PRIMARY KEY (team_id, user_id)
 );
 COMMENT ON TABLE teamacl.members IS 'Who belongs to which team, with which role';
-CREATE INDEX members_user_id_idx ON teamacl.members (user_id);
+-- a user's memberships, whole: the C cache reads them with an index-only scan
+CREATE INDEX members_user_id_idx ON teamacl.members (user_id) INCLUDE (team_id, role_id);
 CREATE INDEX members_role_id_idx ON teamacl.members (role_id);
 
 CREATE TABLE teamacl.protected_tables (
@@ -254,6 +258,12 @@ CREATE TRIGGER invalidate_cache_update AFTER UPDATE ON teamacl.teams
 					   OR OLD.require_secure_sign_in IS DISTINCT FROM NEW.require_secure_sign_in)
 	EXECUTE FUNCTION teamacl_internal._invalidate_cache();
 ALTER TABLE teamacl.teams ENABLE ALWAYS TRIGGER invalidate_cache_update;
+-- a new team requiring secure sign-in joins the cache's set of them; other
+-- new teams (every sign-up makes one) invalidate nothing
+CREATE TRIGGER invalidate_cache_insert AFTER INSERT ON teamacl.teams
+	FOR EACH ROW WHEN (NEW.require_secure_sign_in)
+	EXECUTE FUNCTION teamacl_internal._invalidate_cache();
+ALTER TABLE teamacl.teams ENABLE ALWAYS TRIGGER invalidate_cache_insert;
 
 -- Built-in plans stay editable; a restore merges dumped rows into the ones
 -- CREATE EXTENSION made instead of failing on duplicates.

@@ -43,6 +43,9 @@ my $catalog = q{
 		SELECT format('trigger %s on %s: %s', tgname, tgrelid::regclass, pg_get_triggerdef(oid))
 		  FROM pg_trigger WHERE tgrelid::regclass::text LIKE 'teamacl.%' AND NOT tgisinternal
 		UNION ALL
+		SELECT format('index %s', pg_get_indexdef(indexrelid))
+		  FROM pg_index WHERE indrelid::regclass::text LIKE 'teamacl.%'
+		UNION ALL
 		SELECT format('event trigger %s on %s: %s %s', evtname, evtevent, evtfoid::regproc, evttags)
 		  FROM pg_event_trigger WHERE evtname LIKE 'teamacl%'
 		UNION ALL
@@ -129,7 +132,30 @@ for my $s (@scripts) {
 		ALTER TABLE handmade ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
 		CREATE POLICY mine ON handmade USING (teamacl.has_permission(team_id, 'resources.read'));
 		GRANT SELECT ON handmade TO app_user;
+		-- a team requiring secure sign-in, with a member who never signed in securely
+		CREATE TABLE vault AS SELECT teamacl.create_team('Vault') AS team;
+		SELECT teamacl.add_member((SELECT team FROM vault), 'bob@example.com', 'member');
+		SELECT teamacl.add_member((SELECT team FROM kept), 'bob@example.com', 'member');
+		UPDATE teamacl.teams SET require_secure_sign_in = true WHERE id = (SELECT team FROM vault);
+		VACUUM teamacl.members;
 	} . $setup_tables);
+	# what the loader answers, the same before the update (this library
+	# reading the old schema) and after it (0.4's indexes)
+	my $answers = q{
+		SELECT teamacl.set_user((SELECT id FROM teamacl.users WHERE email = 'bob@example.com'), false);
+		SELECT teamacl.has_permission((SELECT team FROM vault), 'resources.read'),
+			   teamacl.has_permission((SELECT team FROM kept), 'resources.read');
+		SELECT teamacl.set_user((SELECT id FROM teamacl.users WHERE email = 'alice@example.com'), false);
+		SELECT teamacl.has_permission((SELECT team FROM kept), 'team.delete'),
+			   teamacl.has_permission((SELECT team FROM vault), 'team.read');
+	};
+	is($node->safe_psql($db, $answers), "\nf|t\n\nt|f", "$from, before the update: the members of a team requiring secure sign-in get nothing");
+	# a session open across the update, its cache loaded from the old schema
+	my $open = $node->background_psql($db, on_error_stop => 0);
+	is($open->query_safe(q{
+		SELECT teamacl.set_user((SELECT id FROM teamacl.users WHERE email = 'alice@example.com'), false);
+		SELECT teamacl.has_permission((SELECT team FROM kept), 'team.delete');
+	}), "\nt", "$from: a session's cache loaded before the update");
 	my $notes_before = $node->safe_psql($db, "SELECT pg_get_expr(polqual, polrelid) FROM pg_policy WHERE polrelid = 'notes'::regclass AND polname = 'teamacl_select'");
 	my ($ret, $out, $err) = $node->psql($db, 'ALTER EXTENSION teamacl UPDATE');
 	is($ret, 0, "ALTER EXTENSION teamacl UPDATE from $from succeeds") or diag($err);
@@ -138,6 +164,19 @@ for my $s (@scripts) {
 		like($err, qr/WARNING:  teamacl policies on notes were changed since protect\(\)/, 'a drifted table is named and left alone');
 	}
 	is($node->safe_psql($db, $catalog), $fresh, "$from updated to $default has the objects of a fresh install");
+	is($open->query_safe(q{
+		SELECT teamacl.set_user((SELECT id FROM teamacl.users WHERE email = 'bob@example.com'), false);
+		SELECT teamacl.has_permission((SELECT team FROM vault), 'resources.read'),
+			   teamacl.has_permission((SELECT team FROM kept), 'resources.read');
+	}), "\nf|t", "$from: the session open across the update loads users from the new indexes");
+	$open->quit;
+	is($node->safe_psql($db, $answers), "\nf|t\n\nt|f", "$from, after the update: the same answers");
+	$node->safe_psql($db, "VACUUM teamacl.members");
+	is($node->safe_psql($db, q{
+		UPDATE teamacl.users SET sign_in_method = 'google' WHERE email = 'bob@example.com';
+		SELECT teamacl.set_user((SELECT id FROM teamacl.users WHERE email = 'bob@example.com'), false);
+		SELECT teamacl.has_permission((SELECT team FROM vault), 'resources.read');
+	}), "\nt", "$from, after the update: signing in securely is seen at once");
 	is($node->safe_psql($db, q{
 		SELECT teamacl.set_user((SELECT id FROM teamacl.users WHERE email = 'alice@example.com'), false);
 		SELECT teamacl.has_permission((SELECT team FROM kept), 'team.delete');
