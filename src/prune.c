@@ -44,6 +44,9 @@
 #include "optimizer/planner.h"
 #include "parser/parsetree.h"
 #include "parser/parse_func.h"
+#if PG_VERSION_NUM >= 160000
+#include "parser/parse_relation.h"
+#endif
 #include "rewrite/rowsecurity.h"
 #include "utils/acl.h"
 #include "utils/array.h"
