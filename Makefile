@@ -26,7 +26,7 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\\(.*\\)'/\\1/p" $(TOPDIR)tea
 # per concern (sql/src), concatenated in dependency order.  Released full
 # scripts and the upgrade deltas are kept as written.
 SQL_SOURCES = $(addprefix sql/src/,schema.sql checks.sql tables.sql identity.sql token.sql \
-	audit.sql members.sql teams.sql invitations.sql apikeys.sql passwords.sql transfer.sql rls.sql doctor.sql privileges.sql)
+	audit.sql members.sql teams.sql invitations.sql apikeys.sql passwords.sql transfer.sql rls.sql citus.sql doctor.sql privileges.sql)
 SQL_INSTALL = sql/teamacl--$(EXTVERSION).sql
 DATA_built = $(SQL_INSTALL)
 DATA = $(filter-out $(SQL_INSTALL),$(wildcard sql/teamacl--*.sql)) $(wildcard sql/teamacl--*.control)
@@ -70,6 +70,7 @@ demo-stop:
 bench:
 	bash test/bench/run.sh
 	bash test/bench/api_keys.sh
+	bash test/bench/citus.sh
 
 valgrind-check:
 	bash test/scripts/valgrind-check.sh

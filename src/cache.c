@@ -613,6 +613,9 @@ teamacl_cache_begin(void)
 		AcceptInvalidationMessages();
 		statement_checked = statement_counter;
 	}
+	/* Citus: what this node is, and on a worker the coordinator's context */
+	if (unlikely(teamacl_citus_pending))
+		teamacl_citus_refresh();
 	if (catalog_generation != catalog_change)
 	{
 		int			tries = 0;
@@ -629,6 +632,8 @@ teamacl_cache_begin(void)
 uint64
 teamacl_catalog_generation(void)
 {
+	if (unlikely(teamacl_on_worker))
+		return teamacl_context_generation();
 	return catalog_generation;
 }
 
@@ -642,6 +647,8 @@ teamacl_permission_bit(const char *name, int len, bool missing_ok)
 	char		key[NAMEDATALEN];
 	PermissionSlot *slot = NULL;
 
+	if (unlikely(teamacl_on_worker))
+		return teamacl_context_permission_bit(name, len, missing_ok);
 	if (len >= 0 && len <= TEAMACL_MAX_NAME)
 	{
 		memset(key, 0, sizeof(key));
@@ -664,12 +671,16 @@ teamacl_permission_bit(const char *name, int len, bool missing_ok)
 int
 teamacl_permission_count(void)
 {
+	if (unlikely(teamacl_on_worker))
+		return teamacl_context_permission_count();
 	return permission_count;
 }
 
 const char *
 teamacl_permission_name(int bit)
 {
+	if (unlikely(teamacl_on_worker))
+		return teamacl_context_permission_name(bit);
 	Assert(bit >= 0 && bit < permission_count);
 	return permission_names[bit];
 }
@@ -1363,14 +1374,14 @@ teamacl_user_teams_with(TeamaclUser *user, int bit)
 {
 	ArrayType  *arr;
 
-	if (bit >= teamacl_permission_count())
+	if (bit < 0 || bit >= teamacl_permission_count())
 		return PointerGetDatum(construct_empty_array(UUIDOID));
 
 	/* the per-permission answers are made on first use, not at load */
 	if (user->teams_with == NULL)
 	{
 		user->nperms = teamacl_permission_count();
-		user->teams_with = MemoryContextAllocZero(UserContext,
+		user->teams_with = MemoryContextAllocZero(user->arrays ? user->arrays : UserContext,
 												  sizeof(Datum) * user->nperms);
 	}
 	if (user->teams_with[bit] == (Datum) 0)
@@ -1455,6 +1466,25 @@ teamacl_user_for_role(Oid roleid, pg_uuid_t *user_id)
 }
 
 /* The generation user entries (and API key views) must match. */
+/*
+ * The tables the cache reads, for plans that hold what it said (prune.c):
+ * a change to any of them invalidates such a plan.
+ */
+int
+teamacl_cache_relations(Oid *out, int max)
+{
+	Oid			all[] = {relids.users, relids.teams, relids.members, relids.roles,
+	relids.role_permissions, relids.permissions, relids.api_keys};
+	int			n = 0;
+	int			i;
+
+	teamacl_cache_begin();
+	for (i = 0; i < lengthof(all) && n < max; i++)
+		if (OidIsValid(all[i]))
+			out[n++] = all[i];
+	return n;
+}
+
 uint64
 teamacl_cache_generation(void)
 {

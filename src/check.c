@@ -127,7 +127,8 @@ teamacl_has_permission(PG_FUNCTION_ARGS)
 	teamacl_cache_begin();
 	user = teamacl_current_user();
 	bit = teamacl_permission_arg(fcinfo, 1);
-	if (user == NULL)
+	/* bit < 0: on a Citus worker, a permission the user holds nowhere */
+	if (user == NULL || bit < 0)
 		PG_RETURN_BOOL(false);
 	team = teamacl_user_team(user, team_id);
 	PG_RETURN_BOOL(team != NULL && bms_is_member(bit, team->perms));
@@ -143,7 +144,7 @@ teamacl_teams_with(PG_FUNCTION_ARGS)
 	teamacl_cache_begin();
 	user = teamacl_current_user();
 	bit = teamacl_permission_arg(fcinfo, 0);
-	if (user == NULL)
+	if (user == NULL || bit < 0)
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(UUIDOID));
 	PG_RETURN_DATUM(teamacl_user_teams_with(user, bit));
 }
@@ -177,7 +178,7 @@ teamacl_require(PG_FUNCTION_ARGS)
 	bit = teamacl_permission_arg(fcinfo, 1);
 	if (user != NULL)
 		team = teamacl_user_team(user, team_id);
-	if (team == NULL || !bms_is_member(bit, team->perms))
+	if (team == NULL || bit < 0 || !bms_is_member(bit, team->perms))
 	{
 		char	   *perm = text_to_cstring(PG_GETARG_TEXT_PP(1));
 		char	   *team_str = DatumGetCString(DirectFunctionCall1(uuid_out,
@@ -287,8 +288,8 @@ EquivalentArrayClause(FuncExpr *call, Oid eqop)
  * backend (GetDefaultOpClass() would scan every btree operator class,
  * which a new backend's first statement pays for in full).
  */
-static Oid
-UuidEqualOperator(void)
+Oid
+teamacl_uuid_eq_operator(void)
 {
 	static Oid	eqop = InvalidOid;
 
@@ -374,7 +375,7 @@ teamacl_has_permission_support(PG_FUNCTION_ARGS)
 			PG_RETURN_POINTER(NULL);
 		teams = makeConst(UUIDARRAYOID, -1, InvalidOid, -1, arr, false, false);
 		saop = makeNode(ScalarArrayOpExpr);
-		saop->opno = UuidEqualOperator();
+		saop->opno = teamacl_uuid_eq_operator();
 		saop->opfuncid = F_UUID_EQ;
 		saop->useOr = true;
 		saop->inputcollid = InvalidOid;

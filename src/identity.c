@@ -145,6 +145,20 @@ AssignIdentity(const char *newval, void *extra)
 		identity = *(IdentityExtra *) extra;
 	else
 		identity.valid = false;
+	/* plans pruned to the previous identity's teams must not serve this one */
+	teamacl_prune_identity_changed();
+}
+
+/*
+ * Whether the identity can change only through teamacl.identity (set_user,
+ * set_api_key, and their end with the transaction) or with the role: then
+ * a cached plan made for it is reset when it changes.  A JWT or a header
+ * key can change with a setting teamacl does not watch.
+ */
+bool
+teamacl_identity_watched(void)
+{
+	return identity.valid || (!jwt_identity && !teamacl_api_key_header);
 }
 
 void
@@ -249,6 +263,15 @@ teamacl_current_identity(pg_uuid_t *user_id)
 {
 	bool		is_key;
 
+	if (unlikely(teamacl_on_worker))
+	{
+		TeamaclUser *user = teamacl_context_user();
+
+		if (user == NULL)
+			return false;
+		*user_id = user->user_id;
+		return true;
+	}
 	if (!ResolveIdentity(user_id, &is_key))
 		return false;
 	if (is_key)
@@ -268,6 +291,8 @@ teamacl_current_key(pg_uuid_t *key_id)
 {
 	bool		is_key;
 
+	if (unlikely(teamacl_on_worker))
+		return teamacl_context_key(key_id);
 	return ResolveIdentity(key_id, &is_key) && is_key &&
 		teamacl_key_user(key_id) != NULL;
 }
@@ -282,8 +307,11 @@ teamacl_current_user(void)
 	pg_uuid_t	id;
 	bool		is_key;
 
-	if (identity.valid && !identity.is_key)
+	if (identity.valid && !identity.is_key && likely(!teamacl_on_worker))
 		return teamacl_lookup_user(&identity.user_id);
+	/* on a Citus worker only the coordinator's context identifies */
+	if (unlikely(teamacl_on_worker))
+		return teamacl_context_user();
 	if (!ResolveIdentity(&id, &is_key))
 		return NULL;
 	return is_key ? teamacl_key_user(&id) : teamacl_lookup_user(&id);

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "executor/executor.h"
+#include "tcop/utility.h"
 #include "fmgr.h"
 #include "utils/guc.h"
 
@@ -30,6 +31,7 @@ static int	teamacl_api_key_validity = 90 * 24 * 60;
 bool		teamacl_api_key_header = false;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 /* teamacl.api_key_validity: a positive validity, or -1 for none */
 static bool
@@ -47,10 +49,28 @@ static void
 TeamaclExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	teamacl_statement_start();
+	/* Citus: the workers must know who is asking before the plan starts */
+	teamacl_citus_executor_start(queryDesc->plannedstmt);
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
+}
+
+static void
+TeamaclProcessUtility(PlannedStmt *pstmt, const char *queryString,
+					  bool readOnlyTree, ProcessUtilityContext context,
+					  ParamListInfo params, QueryEnvironment *queryEnv,
+					  DestReceiver *dest, QueryCompletion *qc)
+{
+	/* Citus: COPY of a protected distributed table goes through a query */
+	pstmt = teamacl_citus_utility(pstmt, &readOnlyTree);
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+							params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
 }
 
 void
@@ -122,10 +142,15 @@ _PG_init(void)
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
+	teamacl_citus_init();
+	teamacl_prune_init();
+
 	MarkGUCPrefixReserved("teamacl");
 
 	teamacl_cache_init();
 
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = TeamaclExecutorStart;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = TeamaclProcessUtility;
 }

@@ -13,6 +13,8 @@
  *	check.c		the SQL-callable permission checks
  *	apikey.c	API keys: a key's creator, restricted to the key's team and role
  *	token.c		random tokens and their SHA-256
+ *	citus.c		Citus: what the coordinator sends the workers, signed
+ *	prune.c		Citus: conditions that reach only the user's teams' shards
  *
  * Copyright (c) 2026, teamacl developers
  *
@@ -27,6 +29,7 @@
 #include "fmgr.h"
 #include "lib/ilist.h"
 #include "nodes/bitmapset.h"
+#include "nodes/plannodes.h"
 #include "utils/snapshot.h"
 #include "utils/uuid.h"
 
@@ -94,6 +97,7 @@ extern Snapshot teamacl_loader_snapshot(void);
 extern uint64 teamacl_statement_id(void);
 extern const Bitmapset *teamacl_role_perms(const pg_uuid_t *role_id);
 extern Size teamacl_cache_memory(void);
+extern int	teamacl_cache_relations(Oid *out, int max);
 extern int	teamacl_cache_entries(void);
 
 /* identity.c */
@@ -102,6 +106,7 @@ extern bool teamacl_current_identity(pg_uuid_t *user_id);
 extern TeamaclUser *teamacl_current_user(void);
 extern bool teamacl_current_key(pg_uuid_t *key_id);
 extern void teamacl_set_identity(const char *value, bool is_local);
+extern bool teamacl_identity_watched(void);
 
 /* apikey.c */
 extern TeamaclUser *teamacl_key_user(const pg_uuid_t *key_id);
@@ -110,7 +115,27 @@ extern bool teamacl_header_key(pg_uuid_t *key_id);
 /* token.c */
 extern Datum teamacl_hash_token(PG_FUNCTION_ARGS);
 
+/* citus.c */
+extern bool teamacl_citus_pending;
+extern bool teamacl_on_worker;
+extern void teamacl_citus_init(void);
+extern void teamacl_citus_refresh(void);
+extern void teamacl_citus_executor_start(PlannedStmt *stmt);
+extern PlannedStmt *teamacl_citus_utility(PlannedStmt *pstmt, bool *readOnlyTree);
+extern TeamaclUser *teamacl_context_user(void);
+extern bool teamacl_context_key(pg_uuid_t *key_id);
+extern int	teamacl_context_permission_bit(const char *name, int len, bool missing_ok);
+extern int	teamacl_context_permission_count(void);
+extern const char *teamacl_context_permission_name(int bit);
+extern uint64 teamacl_context_generation(void);
+extern bool teamacl_citus_coordinator(void);
+
+/* prune.c */
+extern void teamacl_prune_init(void);
+extern void teamacl_prune_identity_changed(void);
+
 /* check.c */
 extern int	teamacl_permission_arg(FunctionCallInfo fcinfo, int argno);
+extern Oid	teamacl_uuid_eq_operator(void);
 
 #endif							/* TEAMACL_H */

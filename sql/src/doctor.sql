@@ -243,7 +243,10 @@ BEGIN
 		fix := format('ALTER FUNCTION %s SET search_path = pg_catalog, pg_temp;', object);
 		RETURN NEXT;
 	END LOOP;
+
+	-- on a Citus coordinator: settings, workers, shard policies
+	RETURN QUERY SELECT * FROM teamacl_internal._citus_findings();
 END
 $$;
 COMMENT ON FUNCTION teamacl.doctor() IS
-	'One row per problem a DBA should look at: protected tables without a usable index or with unforced RLS, unprotected partitions and children, privileges RLS does not govern, stale login-role mappings, API keys without expiry or whose creator left, drifted or foreign teamacl policies, definer views, BYPASSRLS readers, set_user grantees, definer functions without a pinned search_path';
+	'One row per problem a DBA should look at: protected tables without a usable index or with unforced RLS, unprotected partitions and children, privileges RLS does not govern, stale login-role mappings, API keys without expiry or whose creator left, drifted or foreign teamacl policies, definer views, BYPASSRLS readers, set_user grantees, definer functions without a pinned search_path, and on a Citus coordinator its settings, workers and shard policies';

@@ -173,8 +173,9 @@ echo "# protected / policy tables: ${TEAMACL_TABLES[*]}"
 # the run.  CORE_XX000 (function names as in LOCATION):
 #   SetNextObjectId            pg_stop_making_pinned_objects() after initdb
 #   intervaltypmodleastfield,  interval(x, typmod) with a random typmod
-#   AdjustIntervalForTypmod
-CORE_XX000='^(SetNextObjectId|intervaltypmodleastfield|AdjustIntervalForTypmod),'
+#   AdjustIntervalForTypmod,
+#   intervaltypmodout          intervaltypmodout(random int4)
+CORE_XX000='^(SetNextObjectId|intervaltypmodleastfield|AdjustIntervalForTypmod|intervaltypmodout),'
 PARSER_RE=', (parse_[a-z_]+|analyze|gram|scan|parser)\.[cly]:[0-9]+$'
 CALLS_RE='teamacl\.[[:alnum:]_]+[[:space:]]*\(|teamacl\.(my_teams|team_members|team_invitations)([^[:alnum:]_]|$)|(insert[[:space:]]+into|update|delete[[:space:]]+from|merge[[:space:]]+into)[[:space:]]+teamacl\.'
 xx000_is_teamacl() {
