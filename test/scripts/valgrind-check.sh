@@ -42,9 +42,15 @@ regress_rc=$?
 as_pg "$PGBIN/pg_ctl" -D "$CLUSTER" -m fast -w stop >/dev/null 2>&1 || true
 trap - EXIT
 
-# an error report is a block of "==pid==" lines; keep those naming teamacl
+# an error report is a block of "==pid==" lines; keep those naming teamacl.
+# The hook entry points (TeamaclExecutorStart, TeamaclProcessUtility,
+# TeamaclPlanner) stand in nearly every stack, passing the statement on to
+# PostgreSQL: a report whose only teamacl frames are those arose below them,
+# in PostgreSQL's own code (any of teamacl's own work inside a hook shows up
+# as a frame of its own, above the entry point).
 reports=$(awk '/^==[0-9]+== [A-Z].*(Invalid|uninitialised|Mismatched|free|overlap)/ {blk=$0; keep=0; next}
-	blk != "" && /^==[0-9]+== +(at|by) / {blk=blk "\n" $0; if ($0 ~ /teamacl/) keep=1; next}
+	blk != "" && /^==[0-9]+== +(at|by) / {blk=blk "\n" $0
+		if ($0 ~ /teamacl/ && $0 !~ /: (TeamaclExecutorStart|TeamaclProcessUtility|TeamaclPlanner) \(/) keep=1; next}
 	blk != "" {if (keep) print blk "\n"; blk=""; keep=0}' "$VGLOG"/*.log)
 if [ -n "$reports" ]; then
 	echo "$reports"
