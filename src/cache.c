@@ -648,7 +648,7 @@ teamacl_permission_bit(const char *name, int len, bool missing_ok)
 	PermissionSlot *slot = NULL;
 
 	if (unlikely(teamacl_on_worker))
-		return teamacl_context_permission_bit(name, len, missing_ok);
+		return teamacl_context_permission_bit(name, len);
 	if (len >= 0 && len <= TEAMACL_MAX_NAME)
 	{
 		memset(key, 0, sizeof(key));

@@ -46,25 +46,23 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace_d.h"
-#include "catalog/pg_type_d.h"
 #include "common/base64.h"
 #include "common/cryptohash.h"
 #include "common/hmac.h"
 #include "common/sha2.h"
-#include "executor/spi.h"
 #include "tcop/dest.h"
 #include "tcop/utility.h"
 #include "miscadmin.h"
 #include "nodes/extensible.h"
 #include "nodes/parsenodes.h"
 #include "nodes/plannodes.h"
-#include "port/pg_bswap.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/rls.h"
 #include "utils/timestamp.h"
@@ -119,9 +117,6 @@ static bool context_changed = false;
 static char *last_value = NULL;
 static char *last_key = NULL;
 static ContextExtra *last_extra = NULL;
-
-/* while the coordinator sets a value it has just signed: that value */
-static const char *self_signed = NULL;
 
 /*
  * The context in force on a worker, parsed.  The user lives in
@@ -231,9 +226,6 @@ CheckContext(char **newval, void **extra, GucSource source)
 
 	if (v == NULL || v[0] == '\0')
 		return true;
-	/* signed here a moment ago; only a worker reads the payload */
-	if (self_signed != NULL && strcmp(v, self_signed) == 0)
-		return true;
 	if (cluster_key == NULL || cluster_key[0] == '\0')
 	{
 		GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
@@ -248,7 +240,10 @@ CheckContext(char **newval, void **extra, GucSource source)
 		InvalidContext();
 		return false;
 	}
-	/* the value verified last (a worker connection's next transaction) */
+	/*
+	 * The value verified last, or signed last by this coordinator: a
+	 * worker connection's next transaction, the coordinator's own SET.
+	 */
 	if (last_value != NULL && strcmp(v, last_value) == 0 &&
 		strcmp(cluster_key, last_key) == 0)
 	{
@@ -505,14 +500,25 @@ SignPayload(const char *payload, int len)
 		elog(ERROR, "could not encode teamacl.context");
 	mac_b64[n] = '\0';
 	appendStringInfo(&v, ".%s", mac_b64);
+
+	/* known good: the SET that sends it skips its verification */
+	{
+		ContextExtra *x = palloc(offsetof(ContextExtra, payload) + len + 1);
+
+		x->len = len;
+		memcpy(x->payload, payload, len);
+		x->payload[len] = '\0';
+		RememberVerified(v.data, x);
+		pfree(x);
+	}
 	return v.data;
 }
 
 /*
  * SET LOCAL teamacl.context, through the utility path Citus propagates
  * (its hook sends the statement's text to the workers).  The statement is
- * built rather than parsed, and the check hook is told the value is the
- * one just signed here, so the coordinator neither lexes nor verifies it.
+ * built rather than parsed, and SignPayload() left the value among the
+ * check hook's known ones, so the coordinator neither lexes nor verifies it.
  */
 static void
 SetContextLocal(const char *value)
@@ -536,17 +542,8 @@ SetContextLocal(const char *value)
 	pstmt->stmt_location = 0;
 	pstmt->stmt_len = strlen(cmd);
 
-	self_signed = value;
-	PG_TRY();
-	{
-		ProcessUtility(pstmt, cmd, false, PROCESS_UTILITY_QUERY, NULL, NULL,
-					   None_Receiver, NULL);
-	}
-	PG_FINALLY();
-	{
-		self_signed = NULL;
-	}
-	PG_END_TRY();
+	ProcessUtility(pstmt, cmd, false, PROCESS_UTILITY_QUERY, NULL, NULL,
+				   None_Receiver, NULL);
 	pfree(cmd);
 }
 
@@ -718,24 +715,6 @@ teamacl_citus_executor_start(PlannedStmt *stmt)
 	}
 }
 
-/* Is relid a Citus table (distributed, reference or Citus local)? */
-static bool
-CitusTable(Oid relid)
-{
-	bool		found = false;
-	Oid			argtypes[1] = {OIDOID};
-	Datum		args[1] = {ObjectIdGetDatum(relid)};
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition p"
-							  " WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
-							  1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT)
-		found = SPI_processed > 0;
-	SPI_finish();
-	return found;
-}
-
 /*
  * From the ProcessUtility hook.  Citus copies a distributed table out
  * (COPY t TO) shard by shard, on connections that may not be part of the
@@ -761,7 +740,7 @@ teamacl_citus_utility(PlannedStmt *pstmt, bool *readOnlyTree)
 	relid = RangeVarGetRelid(copy->relation, NoLock, true);
 	if (!OidIsValid(relid) ||
 		check_enable_rls(relid, InvalidOid, true) != RLS_ENABLED ||
-		!CitusTable(relid))
+		!teamacl_citus_table(relid, NULL))
 		return pstmt;
 
 	if (*readOnlyTree)
@@ -1084,7 +1063,7 @@ teamacl_context_key(pg_uuid_t *key_id)
  * coordinator's protect() checks the names it writes.)
  */
 int
-teamacl_context_permission_bit(const char *name, int len, bool missing_ok)
+teamacl_context_permission_bit(const char *name, int len)
 {
 	int			i;
 

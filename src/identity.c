@@ -307,11 +307,11 @@ teamacl_current_user(void)
 	pg_uuid_t	id;
 	bool		is_key;
 
-	if (identity.valid && !identity.is_key && likely(!teamacl_on_worker))
-		return teamacl_lookup_user(&identity.user_id);
 	/* on a Citus worker only the coordinator's context identifies */
 	if (unlikely(teamacl_on_worker))
 		return teamacl_context_user();
+	if (identity.valid && !identity.is_key)
+		return teamacl_lookup_user(&identity.user_id);
 	if (!ResolveIdentity(&id, &is_key))
 		return NULL;
 	return is_key ? teamacl_key_user(&id) : teamacl_lookup_user(&id);

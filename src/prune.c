@@ -66,10 +66,11 @@
 
 static planner_hook_type prev_planner = NULL;
 
-/* How a table is distributed, as far as pruning cares. */
+/* What Citus records of a table (pg_dist_partition), cached per backend. */
 typedef struct DistSlot
 {
 	Oid			relid;			/* hash key */
+	bool		citus_table;	/* distributed, reference or Citus local */
 	AttrNumber	dist_column;	/* hash distribution column; 0: none */
 } DistSlot;
 
@@ -111,12 +112,17 @@ DistCallback(Datum arg, Oid relid)
 		hash_search(dist_hash, &relid, HASH_REMOVE, NULL);
 }
 
-/* The hash distribution column of a Citus table, or 0. */
-static AttrNumber
-DistributionColumn(Oid relid)
+/*
+ * Whether relid is a Citus table, and its hash distribution column (0 when
+ * it has none).  Invalidated with the table's relcache entry, which Citus
+ * invalidates when it distributes or undistributes a table.
+ */
+bool
+teamacl_citus_table(Oid relid, AttrNumber *dist_column)
 {
 	DistSlot   *slot;
 	bool		found;
+	bool		citus_table = false;
 	AttrNumber	column = 0;
 
 	if (dist_hash == NULL)
@@ -127,39 +133,40 @@ DistributionColumn(Oid relid)
 		ctl.keysize = sizeof(Oid);
 		ctl.entrysize = sizeof(DistSlot);
 		ctl.hcxt = CacheMemoryContext;
-		dist_hash = hash_create("teamacl distributed tables", 64, &ctl,
+		dist_hash = hash_create("teamacl Citus tables", 64, &ctl,
 								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
 	slot = hash_search(dist_hash, &relid, HASH_FIND, NULL);
-	if (slot != NULL)
-		return slot->dist_column;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	if (slot == NULL)
 	{
 		Oid			argtypes[1] = {OIDOID};
 		Datum		args[1] = {ObjectIdGetDatum(relid)};
 
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
 		if (SPI_execute_with_args("SELECT a.attnum FROM pg_catalog.pg_dist_partition p"
-								  " JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) p.logicalrelid"
+								  " LEFT JOIN pg_catalog.pg_attribute a ON p.partmethod OPERATOR(pg_catalog.=) 'h'"
+								  " AND a.attrelid OPERATOR(pg_catalog.=) p.logicalrelid"
 								  " AND a.attname OPERATOR(pg_catalog.=) pg_catalog.column_to_column_name(p.logicalrelid, p.partkey)"
-								  " WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass"
-								  " AND p.partmethod OPERATOR(pg_catalog.=) 'h'",
+								  " WHERE p.logicalrelid OPERATOR(pg_catalog.=) $1::pg_catalog.regclass",
 								  1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT &&
 			SPI_processed == 1)
 		{
 			bool		isnull;
 			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 
+			citus_table = true;
 			if (!isnull)
 				column = DatumGetInt16(d);
 		}
+		SPI_finish();
+		slot = hash_search(dist_hash, &relid, HASH_ENTER, &found);
+		slot->citus_table = citus_table;
+		slot->dist_column = column;
 	}
-	SPI_finish();
-
-	slot = hash_search(dist_hash, &relid, HASH_ENTER, &found);
-	slot->dist_column = column;
-	return column;
+	if (dist_column != NULL)
+		*dist_column = slot->dist_column;
+	return slot->citus_table;
 }
 
 /*
@@ -206,44 +213,24 @@ TeamaclPolicy(Relation rel, CmdType cmd, Oid has_permission,
 	return seen;
 }
 
-/* Is there a top-level "column = something" on rtindex.column already? */
 static bool
-HasEquality(Node *quals, int rtindex, AttrNumber column)
+IsColumn(Node *n, int rtindex, AttrNumber column)
 {
-	ListCell   *lc;
-	List	   *conjuncts;
-
-	if (quals == NULL)
-		return false;
-	conjuncts = make_ands_implicit((Expr *) quals);
-	foreach(lc, conjuncts)
-	{
-		OpExpr	   *op = lfirst(lc);
-		ListCell   *arg;
-
-		if (!IsA(op, OpExpr) || list_length(op->args) != 2 ||
-			op->opno != teamacl_uuid_eq_operator())
-			continue;
-		foreach(arg, op->args)
-		{
-			Var		   *v = lfirst(arg);
-
-			if (IsA(v, Var) && v->varno == rtindex && v->varattno == column &&
-				v->varlevelsup == 0)
-				return true;
-		}
-	}
-	return false;
+	return IsA(n, Var) && ((Var *) n)->varno == rtindex &&
+		((Var *) n)->varattno == column && ((Var *) n)->varlevelsup == 0;
 }
 
 /*
- * Did an earlier pass add the condition (Citus plans some queries again,
- * from the query this hook already changed)?
+ * Does rtindex.column already have a top-level condition that makes ours
+ * useless: an equality (Citus routes it by itself, on its fast path), or
+ * the condition an earlier pass added (Citus plans some queries again, from
+ * the query this hook already changed)?
  */
 static bool
-AlreadyPruned(Node *quals, int rtindex, AttrNumber column)
+AlreadyRestricted(Node *quals, int rtindex, AttrNumber column)
 {
 	ListCell   *lc;
+	Oid			eqop = teamacl_uuid_eq_operator();
 
 	if (quals == NULL)
 		return false;
@@ -254,16 +241,15 @@ AlreadyPruned(Node *quals, int rtindex, AttrNumber column)
 		if (IsA(n, Const) && ((Const *) n)->consttype == BOOLOID &&
 			!((Const *) n)->constisnull && !DatumGetBool(((Const *) n)->constvalue))
 			return true;
-		if (IsA(n, ScalarArrayOpExpr))
-		{
-			ScalarArrayOpExpr *saop = (ScalarArrayOpExpr *) n;
-			Var		   *v = linitial(saop->args);
-
-			if (saop->opno == teamacl_uuid_eq_operator() && IsA(v, Var) &&
-				v->varno == rtindex && v->varattno == column &&
-				v->varlevelsup == 0 && IsA(lsecond(saop->args), Const))
-				return true;
-		}
+		if (IsA(n, OpExpr) && ((OpExpr *) n)->opno == eqop &&
+			list_length(((OpExpr *) n)->args) == 2 &&
+			(IsColumn(linitial(((OpExpr *) n)->args), rtindex, column) ||
+			 IsColumn(lsecond(((OpExpr *) n)->args), rtindex, column)))
+			return true;
+		if (IsA(n, ScalarArrayOpExpr) && ((ScalarArrayOpExpr *) n)->opno == eqop &&
+			IsColumn(linitial(((ScalarArrayOpExpr *) n)->args), rtindex, column) &&
+			IsA(lsecond(((ScalarArrayOpExpr *) n)->args), Const))
+			return true;
 	}
 	return false;
 }
@@ -329,6 +315,7 @@ PruneQuery(Query *q, PruneContext *ctx)
 		CmdType		cmd = rtindex == q->resultRelation ? q->commandType : CMD_SELECT;
 		Relation	rel;
 		AttrNumber	team_column = 0;
+		AttrNumber	dist_column;
 		text	   *permission = NULL;
 		bool		ok;
 		int			bit;
@@ -345,9 +332,9 @@ PruneQuery(Query *q, PruneContext *ctx)
 		rel = table_open(rte->relid, NoLock);
 		ok = TeamaclPolicy(rel, cmd, ctx->has_permission, &team_column, &permission);
 		table_close(rel, NoLock);
-		if (!ok || DistributionColumn(rte->relid) != team_column ||
-			HasEquality(q->jointree->quals, rtindex, team_column) ||
-			AlreadyPruned(q->jointree->quals, rtindex, team_column))
+		if (!ok || !teamacl_citus_table(rte->relid, &dist_column) ||
+			dist_column != team_column ||
+			AlreadyRestricted(q->jointree->quals, rtindex, team_column))
 			continue;
 
 		bit = ctx->user == NULL ? -1 :

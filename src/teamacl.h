@@ -124,13 +124,14 @@ extern void teamacl_citus_executor_start(PlannedStmt *stmt);
 extern PlannedStmt *teamacl_citus_utility(PlannedStmt *pstmt, bool *readOnlyTree);
 extern TeamaclUser *teamacl_context_user(void);
 extern bool teamacl_context_key(pg_uuid_t *key_id);
-extern int	teamacl_context_permission_bit(const char *name, int len, bool missing_ok);
+extern int	teamacl_context_permission_bit(const char *name, int len);
 extern int	teamacl_context_permission_count(void);
 extern const char *teamacl_context_permission_name(int bit);
 extern uint64 teamacl_context_generation(void);
 extern bool teamacl_citus_coordinator(void);
 
 /* prune.c */
+extern bool teamacl_citus_table(Oid relid, AttrNumber *dist_column);
 extern void teamacl_prune_init(void);
 extern void teamacl_prune_identity_changed(void);
 
