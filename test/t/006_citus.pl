@@ -119,12 +119,27 @@ $coord->safe_psql('postgres', qq{
 	SELECT create_reference_table('tags');
 	SELECT teamacl.protect('tags');
 
+	-- the index kinds users have on the team column, distributed by it: a
+	-- hash index only, and a GiST index (btree_gist) only
+	CREATE EXTENSION btree_gist;
+	CREATE TABLE hdocs (id bigint NOT NULL, team_id uuid NOT NULL);
+	CREATE INDEX ON hdocs USING hash (team_id);
+	SELECT create_distributed_table('hdocs', 'team_id', colocate_with => 'documents');
+	SELECT teamacl.protect('hdocs');
+	CREATE TABLE gdocs (id bigint NOT NULL, team_id uuid NOT NULL);
+	CREATE INDEX ON gdocs USING gist (team_id);
+	SELECT create_distributed_table('gdocs', 'team_id', colocate_with => 'documents');
+	SELECT teamacl.protect('gdocs');
+	GRANT SELECT ON hdocs, gdocs TO app;
+
 	GRANT SELECT, INSERT, UPDATE, DELETE ON documents, comments, notes, tags TO app, alice_login, bob_login;
 	GRANT SELECT ON documents, comments, notes, tags TO auditor;
 
 	INSERT INTO documents SELECT g, '$acme', 'acme doc ' || g FROM generate_series(1, 5) g;
 	INSERT INTO documents SELECT g, '$beta', 'beta doc ' || g FROM generate_series(11, 14) g;
 	INSERT INTO documents SELECT g, gen_random_uuid(), 'other doc ' || g FROM generate_series(100, 139) g;
+	INSERT INTO hdocs SELECT id, team_id FROM documents;
+	INSERT INTO gdocs SELECT id, team_id FROM documents;
 	INSERT INTO comments VALUES (1, '$acme', 1, 'acme c1'), (2, '$acme', 2, 'acme c2'), (3, '$beta', 11, 'beta c1');
 	INSERT INTO comments SELECT 4, team_id, id, 'other c1' FROM documents WHERE id = 100;
 	INSERT INTO notes SELECT g, '$acme', 'acme note ' || g FROM generate_series(1, 4) g;
@@ -516,6 +531,17 @@ is_out(as('alice', "INSERT INTO tags VALUES ('$acme', 'green') RETURNING name;")
 	$got = task_count(as('bob', q{EXPLAIN (COSTS OFF) SELECT * FROM documents;}));
 	is($got, $limit, 'pruning: a protected read as Bob touches as many shards as the explicit list');
 	is(task_count(as('alice', "EXPLAIN (COSTS OFF) " . router_sql($acme, 3))), '1', 'pruning: a router read touches one shard');
+}
+
+# ---- the same through a hash and a GiST index on the team column ----
+for my $t (qw(hdocs gdocs)) {
+	is_out(as('alice', "SELECT count(*) FROM $t;"), '5', "index kinds: $t as Alice counts Acme's rows");
+	is_out(as('bob', "SELECT count(*) FROM $t WHERE team_id = '$beta';"), '4', "index kinds: $t router count as Bob");
+	is_out(as('bob', "SELECT count(*) FROM $t WHERE team_id = '$acme';"), '0', "index kinds: $t router count of another team as Bob");
+	my $teams = last_line(as('alice', q{SELECT teamacl.teams_with('resources.read');})->[0]);
+	is(task_count(as('alice', "EXPLAIN (COSTS OFF) SELECT count(*) FROM $t;")),
+	   task_count(super("EXPLAIN (COSTS OFF) SELECT count(*) FROM $t WHERE team_id = ANY('$teams'::uuid[])")),
+	   "index kinds: $t pruned like the explicit list");
 }
 
 # ---- 8. forged, tampered, replayed and expired context values ----
