@@ -41,6 +41,15 @@ ALTER TABLE teamacl.teams ENABLE ALWAYS TRIGGER invalidate_cache_insert;
 -- reload its catalogue at its next statement, finding the new index.
 UPDATE teamacl.roles SET name = name WHERE false;
 
+-- The cache all backends share (teamacl in shared_preload_libraries).
+CREATE FUNCTION teamacl.shared_cache_stats(OUT slots bigint, OUT used bigint, OUT bytes bigint,
+	OUT hits bigint, OUT misses bigint, OUT publishes bigint, OUT evictions bigint)
+	AS 'MODULE_PATHNAME', 'teamacl_shared_cache_stats'
+	LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION teamacl.shared_cache_stats() IS
+	'The cache all backends share (teamacl in shared_preload_libraries): slots in all and in use, bytes, users found, lookups that found nothing fresh, slots written, slots of other users replaced since the server started';
+
+------------------------------------------------------------------------
 -- #13: Citus (sql/src/citus.sql, sql/src/rls.sql, sql/src/doctor.sql)
 --
 -- teamacl's own tables check per row, as protect() does, instead of

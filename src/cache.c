@@ -202,6 +202,7 @@ static uint64 n_team_hits = 0;	/* memberships whose team facts were cached */
 static uint64 n_team_reads = 0; /* ... and read from teamacl.teams */
 static uint64 n_secure_loads = 0;	/* reads of the secure-teams set */
 static uint64 n_member_heap = 0;	/* memberships read from the members heap */
+static uint64 n_shared_hits = 0;	/* misses served by the shared cache */
 
 /* Login role to user mapping: one remembered answer. */
 static Oid	mapped_role = InvalidOid;
@@ -220,15 +221,25 @@ TeamaclRelcacheCallback(Datum arg, Oid relid)
 	 * The indexes the loaders scan are invalidated by DDL (a drop, a
 	 * rename, ALTER EXTENSION UPDATE replacing one) and by VACUUM's
 	 * statistics, never by changes to rows: re-resolve them with the
-	 * catalogue, so relids never names an index that is gone.
+	 * catalogue, so relids never names an index that is gone.  While the
+	 * catalogue is stale, relids may name tables that are gone (the
+	 * extension was dropped and created again): then any invalidation
+	 * counts, as it may be of the tables that replaced them.
 	 */
-	if (!OidIsValid(relid) || catalog_generation == 0 ||
-		relid == relids.roles || relid == relids.role_permissions ||
-		relid == relids.permissions ||
+	if (!OidIsValid(relid) || catalog_generation != catalog_change ||
 		relid == relids.users_pkey || relid == relids.users_db_role_key ||
 		relid == relids.teams_pkey || relid == relids.members_user_idx ||
 		(OidIsValid(relids.teams_secure_idx) && relid == relids.teams_secure_idx))
 	{
+		catalog_change++;
+		cache_generation++;
+		team_change++;
+		teamacl_shared_invalidated();
+	}
+	else if (relid == relids.roles || relid == relids.role_permissions ||
+			 relid == relids.permissions)
+	{
+		/* shared entries name roles, not what they permit: still fresh */
 		catalog_change++;
 		cache_generation++;
 		team_change++;
@@ -237,9 +248,14 @@ TeamaclRelcacheCallback(Datum arg, Oid relid)
 	{
 		cache_generation++;
 		team_change++;
+		teamacl_shared_invalidated();
 	}
-	else if (relid == relids.members || relid == relids.users ||
-			 relid == relids.api_keys)
+	else if (relid == relids.members || relid == relids.users)
+	{
+		cache_generation++;
+		teamacl_shared_invalidated();
+	}
+	else if (relid == relids.api_keys)
 		cache_generation++;
 }
 
@@ -255,15 +271,17 @@ TeamaclRelcacheCallback(Datum arg, Oid relid)
 Datum
 teamacl_cache_counters(PG_FUNCTION_ARGS)
 {
-	char		buf[256];
+	char		buf[512];
 
 	snprintf(buf, sizeof(buf),
 			 "lookups=" UINT64_FORMAT " misses=" UINT64_FORMAT
 			 " evictions=" UINT64_FORMAT " catalog_loads=" UINT64_FORMAT
 			 " team_hits=" UINT64_FORMAT " team_reads=" UINT64_FORMAT
-			 " secure_loads=" UINT64_FORMAT " member_heap_reads=" UINT64_FORMAT,
+			 " secure_loads=" UINT64_FORMAT " member_heap_reads=" UINT64_FORMAT
+			 " shared_hits=" UINT64_FORMAT,
 			 n_lookups, n_misses, n_evictions, n_catalog_loads,
-			 n_team_hits, n_team_reads, n_secure_loads, n_member_heap);
+			 n_team_hits, n_team_reads, n_secure_loads, n_member_heap,
+			 n_shared_hits);
 	PG_RETURN_TEXT_P(cstring_to_text(buf));
 }
 
@@ -599,6 +617,13 @@ LoadCatalog(void)
 	 * predate it; leave the catalogue marked stale so the next use reloads.
 	 */
 	catalog_generation = generation;
+
+	/*
+	 * While the catalogue was stale, relids may not have named the tables
+	 * (the extension was dropped and created again): shared entries loaded
+	 * before now may predate a change whose invalidation went unrecognised.
+	 */
+	teamacl_shared_invalidated();
 }
 
 /*
@@ -686,10 +711,10 @@ teamacl_permission_name(int bit)
 }
 
 static int
-TeamCompare(const void *a, const void *b)
+MemberCompare(const void *a, const void *b)
 {
-	return memcmp(&((const TeamaclTeam *) a)->team_id,
-				  &((const TeamaclTeam *) b)->team_id, UUID_LEN);
+	return memcmp(&((const TeamaclMember *) a)->team_id,
+				  &((const TeamaclMember *) b)->team_id, UUID_LEN);
 }
 
 /* Drop what an entry holds outside itself; the entry stays usable. */
@@ -768,10 +793,10 @@ TeamCacheBegin(void)
  * the user signs in securely (nothing is deleted).
  */
 static void
-ApplyTeamFacts(TeamaclTeam *team, bool require_secure, bool secure_sign_in)
+ApplyTeamFacts(TeamaclMember *member, bool require_secure, bool secure_sign_in)
 {
 	if (require_secure && !secure_sign_in)
-		team->perms = NULL;
+		member->blocked = true;
 }
 
 /*
@@ -792,36 +817,42 @@ CatalogMoved(void)
 
 typedef struct LoadBuffer
 {
-	TeamaclTeam *teams;			/* stack_teams until it outgrows them */
-	bool	   *found;			/* per team: its facts are known */
+	TeamaclMember *members;		/* stack_members until it outgrows them */
+	bool	   *found;			/* per membership: its team's facts are known */
 	int			n;
 	int			cap;
-	TeamaclTeam stack_teams[LOAD_STACK_TEAMS];
+	TeamaclMember stack_members[LOAD_STACK_TEAMS];
 	bool		stack_found[LOAD_STACK_TEAMS];
 } LoadBuffer;
+
+/* Room for at least want memberships. */
+static void
+GrowBuffer(LoadBuffer *buf, int want)
+{
+	if (want <= buf->cap)
+		return;
+	while (buf->cap < want)
+		buf->cap *= 2;
+	if (buf->members == buf->stack_members)
+	{
+		buf->members = palloc(sizeof(TeamaclMember) * buf->cap);
+		buf->found = palloc(sizeof(bool) * buf->cap);
+		memcpy(buf->members, buf->stack_members, sizeof(buf->stack_members));
+	}
+	else
+	{
+		buf->members = repalloc(buf->members, sizeof(TeamaclMember) * buf->cap);
+		buf->found = repalloc(buf->found, sizeof(bool) * buf->cap);
+	}
+}
 
 static void
 AddMembership(LoadBuffer *buf, Datum team_id, Datum role_id)
 {
-	RoleSlot   *role = hash_search(role_hash, DatumGetUUIDP(role_id), HASH_FIND, NULL);
-
-	if (buf->n == buf->cap)
-	{
-		buf->cap *= 2;
-		if (buf->teams == buf->stack_teams)
-		{
-			buf->teams = palloc(sizeof(TeamaclTeam) * buf->cap);
-			buf->found = palloc(sizeof(bool) * buf->cap);
-			memcpy(buf->teams, buf->stack_teams, sizeof(buf->stack_teams));
-		}
-		else
-		{
-			buf->teams = repalloc(buf->teams, sizeof(TeamaclTeam) * buf->cap);
-			buf->found = repalloc(buf->found, sizeof(bool) * buf->cap);
-		}
-	}
-	memcpy(&buf->teams[buf->n].team_id, DatumGetUUIDP(team_id), UUID_LEN);
-	buf->teams[buf->n].perms = role ? role->perms : NULL;
+	GrowBuffer(buf, buf->n + 1);
+	memcpy(&buf->members[buf->n].team_id, DatumGetUUIDP(team_id), UUID_LEN);
+	memcpy(&buf->members[buf->n].role_id, DatumGetUUIDP(role_id), UUID_LEN);
+	buf->members[buf->n].blocked = false;
 	buf->n++;
 }
 
@@ -976,8 +1007,8 @@ ApplySecureTeams(LoadBuffer *buf, Snapshot snap, bool secure_sign_in)
 	if (secure_count == 0)
 		return true;
 	for (i = 0; i < buf->n; i++)
-		if (hash_search(secure_hash, &buf->teams[i].team_id, HASH_FIND, NULL) != NULL)
-			ApplyTeamFacts(&buf->teams[i], true, secure_sign_in);
+		if (hash_search(secure_hash, &buf->members[i].team_id, HASH_FIND, NULL) != NULL)
+			ApplyTeamFacts(&buf->members[i], true, secure_sign_in);
 	return true;
 }
 
@@ -990,7 +1021,7 @@ ApplySecureTeams(LoadBuffer *buf, Snapshot snap, bool secure_sign_in)
 static bool
 ReadTeamFacts(LoadBuffer *buf, Snapshot snap, bool secure_sign_in)
 {
-	TeamaclTeam *teams = buf->teams;
+	TeamaclMember *teams = buf->members;
 	bool	   *found = buf->found;
 	int			n = buf->n;
 	int			nmissing = 0;
@@ -1052,13 +1083,13 @@ ReadTeamFacts(LoadBuffer *buf, Snapshot snap, bool secure_sign_in)
 									  RelationGetDescr(rel), &isnull);
 		Datum		d;
 		bool		require_secure;
-		TeamaclTeam probe;
-		TeamaclTeam *team;
+		TeamaclMember probe;
+		TeamaclMember *team;
 
 		if (isnull)
 			continue;
 		memcpy(&probe.team_id, DatumGetUUIDP(id), UUID_LEN);
-		team = bsearch(&probe, teams, n, sizeof(TeamaclTeam), TeamCompare);
+		team = bsearch(&probe, teams, n, sizeof(TeamaclMember), MemberCompare);
 		if (team == NULL || found[team - teams])
 			continue;
 		d = heap_getattr(tup, relids.teams_require_secure,
@@ -1090,7 +1121,7 @@ ReadTeamFacts(LoadBuffer *buf, Snapshot snap, bool secure_sign_in)
 	/* a membership of a team that is not there grants nothing */
 	for (i = 0; i < n; i++)
 		if (!found[i])
-			teams[i].perms = NULL;
+			teams[i].blocked = true;
 	return true;
 }
 
@@ -1158,13 +1189,66 @@ ReadMemberships(LoadBuffer *buf, const pg_uuid_t *user_id, Snapshot snap)
 }
 
 /*
+ * Fill *user from loaded memberships: each one's permissions are its
+ * role's in the catalogue, none when blocked.
+ */
+static void
+FillUser(TeamaclUser *user, const LoadBuffer *buf)
+{
+	int			i;
+
+	if (buf->n > TEAMACL_INLINE_TEAMS)
+		user->teams = MemoryContextAlloc(UserContext, sizeof(TeamaclTeam) * buf->n);
+	else
+		user->teams = user->inline_teams;
+	for (i = 0; i < buf->n; i++)
+	{
+		const TeamaclMember *m = &buf->members[i];
+		RoleSlot   *role;
+
+		memcpy(&user->teams[i].team_id, &m->team_id, UUID_LEN);
+		role = m->blocked ? NULL :
+			hash_search(role_hash, &m->role_id, HASH_FIND, NULL);
+		user->teams[i].perms = role ? role->perms : NULL;
+	}
+	user->nteams = buf->n;
+}
+
+/*
+ * The user from the shared cache (shared.c), if it holds a load fresh for
+ * this backend.
+ */
+static bool
+SharedUser(TeamaclUser *user, LoadBuffer *buf)
+{
+	bool		registered = false;
+	int			n;
+
+	n = teamacl_shared_lookup(&user->user_id, &registered, buf->members, buf->cap);
+	if (n > buf->cap)
+	{
+		GrowBuffer(buf, n);
+		n = teamacl_shared_lookup(&user->user_id, &registered, buf->members, buf->cap);
+	}
+	if (n < 0 || n > buf->cap)
+		return false;
+	n_shared_hits++;
+	buf->n = n;
+	user->exists = true;		/* only users that exist are published */
+	user->registered = registered;
+	return true;
+}
+
+/*
  * Read one user's row and memberships into *user, under one snapshot: the
  * users row by primary key, every membership with one scan of
  * members_user_id_idx, and the team-level fact a membership needs
  * (require_secure_sign_in) from the secure-teams set, or before 0.4 from
- * the teams cache and teamacl.teams.  An abandoned load (the catalogue
- * went stale meanwhile) leaves the user with no teams; the caller loads it
- * again.
+ * the teams cache and teamacl.teams.  With the shared cache (0.4 schema),
+ * a load another backend published, if fresh for this one, is copied
+ * instead, and a load made here is published.  An abandoned load (the
+ * catalogue went stale meanwhile) leaves the user with no teams; the
+ * caller loads it again.
  */
 static void
 LoadUser(TeamaclUser *user)
@@ -1176,18 +1260,26 @@ LoadUser(TeamaclUser *user)
 	Snapshot	snap;
 	bool		secure_sign_in = false;
 	bool		complete = true;
+	bool		share;
+	uint64		stamp = 0;
 	LoadBuffer	buf;
 
 	FreeUserContents(user);
 	user->exists = false;
 	user->registered = false;
-	buf.teams = buf.stack_teams;
+	buf.members = buf.stack_members;
 	buf.found = buf.stack_found;
 	buf.n = 0;
 	buf.cap = LOAD_STACK_TEAMS;
 
+	share = OidIsValid(relids.teams_secure_idx) && teamacl_shared_usable();
+	if (share && SharedUser(user, &buf))
+		goto fill;
+
 	if (!OidIsValid(relids.teams_secure_idx))
 		TeamCacheBegin();
+	if (share)
+		stamp = teamacl_shared_stamp();
 	snap = teamacl_loader_snapshot();
 
 	/* the users row */
@@ -1211,11 +1303,11 @@ LoadUser(TeamaclUser *user)
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 
-	/* every membership, with its role's permissions */
+	/* every membership, with its role */
 	if (user->exists)
 		complete = ReadMemberships(&buf, &user->user_id, snap);
 	if (complete && buf.n > 1)
-		qsort(buf.teams, buf.n, sizeof(TeamaclTeam), TeamCompare);
+		qsort(buf.members, buf.n, sizeof(TeamaclMember), MemberCompare);
 
 	/* the team-level facts */
 	if (complete && buf.n > 0)
@@ -1226,15 +1318,15 @@ LoadUser(TeamaclUser *user)
 
 	if (!complete)
 		buf.n = 0;				/* loaded again, see CatalogMoved() */
-	if (buf.n > TEAMACL_INLINE_TEAMS)
-		user->teams = MemoryContextAlloc(UserContext, sizeof(TeamaclTeam) * buf.n);
-	else
-		user->teams = user->inline_teams;
-	memcpy(user->teams, buf.teams, sizeof(TeamaclTeam) * buf.n);
-	user->nteams = buf.n;
-	if (buf.teams != buf.stack_teams)
+	else if (share && user->exists)
+		teamacl_shared_publish(&user->user_id, stamp, user->registered,
+							   buf.members, buf.n);
+
+fill:
+	FillUser(user, &buf);
+	if (buf.members != buf.stack_members)
 	{
-		pfree(buf.teams);
+		pfree(buf.members);
 		pfree(buf.found);
 	}
 }
@@ -1546,6 +1638,8 @@ teamacl_invalidate_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("teamacl_internal._invalidate_cache() must be called as a trigger")));
 	CacheInvalidateRelcache(trigdata->tg_relation);
+	/* shared entries would not show this transaction's own changes */
+	teamacl_shared_wrote();
 	return PointerGetDatum(NULL);
 }
 

@@ -11,6 +11,7 @@
 #include "postgres.h"
 
 #include "executor/executor.h"
+#include "nodes/parsenodes.h"
 #include "tcop/utility.h"
 #include "fmgr.h"
 #include "utils/guc.h"
@@ -63,6 +64,14 @@ TeamaclProcessUtility(PlannedStmt *pstmt, const char *queryString,
 					  ParamListInfo params, QueryEnvironment *queryEnv,
 					  DestReceiver *dest, QueryCompletion *qc)
 {
+	/*
+	 * COMMIT PREPARED makes another transaction's changes visible, maybe
+	 * changes to teamacl's tables: the shared cache must learn of it at
+	 * this transaction's commit, as of any transaction that wrote them.
+	 */
+	if (IsA(pstmt->utilityStmt, TransactionStmt) &&
+		((TransactionStmt *) pstmt->utilityStmt)->kind == TRANS_STMT_COMMIT_PREPARED)
+		teamacl_shared_wrote();
 	/* Citus: COPY of a protected distributed table goes through a query */
 	pstmt = teamacl_citus_utility(pstmt, &readOnlyTree);
 	if (prev_ProcessUtility)
@@ -142,6 +151,7 @@ _PG_init(void)
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 
+	teamacl_shared_init();
 	teamacl_citus_init();
 	teamacl_prune_init();
 

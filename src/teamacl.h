@@ -10,6 +10,7 @@
  *	teamacl.c	module initialisation: settings and hooks
  *	identity.c	who is asking (set_user, login-role mapping)
  *	cache.c		the backend-local cache and its invalidation
+ *	shared.c	the cache of memberships shared by all backends
  *	check.c		the SQL-callable permission checks
  *	apikey.c	API keys: a key's creator, restricted to the key's team and role
  *	token.c		random tokens and their SHA-256
@@ -46,6 +47,18 @@ typedef struct TeamaclTeam
 	pg_uuid_t	team_id;
 	Bitmapset  *perms;			/* effective permissions; NULL when none */
 } TeamaclTeam;
+
+/*
+ * One membership as loaded from the tables (and as the shared cache holds
+ * it): the role, not what it permits, which the catalogue says.
+ */
+typedef struct TeamaclMember
+{
+	pg_uuid_t	team_id;
+	pg_uuid_t	role_id;
+	bool		blocked;		/* grants nothing: the team requires secure
+								 * sign-in, or (before 0.4) is not there */
+} TeamaclMember;
 
 /*
  * Memberships held inside a user entry; more are allocated separately.
@@ -99,6 +112,19 @@ extern const Bitmapset *teamacl_role_perms(const pg_uuid_t *role_id);
 extern Size teamacl_cache_memory(void);
 extern int	teamacl_cache_relations(Oid *out, int max);
 extern int	teamacl_cache_entries(void);
+
+/* shared.c */
+extern int	teamacl_shared_cache_kb;
+extern void teamacl_shared_init(void);
+extern bool teamacl_shared_usable(void);
+extern uint64 teamacl_shared_stamp(void);
+extern void teamacl_shared_invalidated(void);
+extern void teamacl_shared_wrote(void);
+extern int	teamacl_shared_lookup(const pg_uuid_t *user_id, bool *registered,
+								  TeamaclMember *out, int cap);
+extern void teamacl_shared_publish(const pg_uuid_t *user_id, uint64 stamp,
+								   bool registered, const TeamaclMember *members,
+								   int nteams);
 
 /* identity.c */
 extern void teamacl_identity_init(void);

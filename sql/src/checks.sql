@@ -80,6 +80,13 @@ CREATE FUNCTION teamacl.cache_stats(OUT users integer, OUT bytes bigint, OUT gen
 COMMENT ON FUNCTION teamacl.cache_stats() IS
 	'This backend''s permission cache: cached users, bytes allocated, invalidation generation';
 
+CREATE FUNCTION teamacl.shared_cache_stats(OUT slots bigint, OUT used bigint, OUT bytes bigint,
+	OUT hits bigint, OUT misses bigint, OUT publishes bigint, OUT evictions bigint)
+	AS 'MODULE_PATHNAME', 'teamacl_shared_cache_stats'
+	LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION teamacl.shared_cache_stats() IS
+	'The cache all backends share (teamacl in shared_preload_libraries): slots in all and in use, bytes, users found, lookups that found nothing fresh, slots written, slots of other users replaced since the server started';
+
 CREATE FUNCTION teamacl_internal._invalidate_cache() RETURNS trigger
 	AS 'MODULE_PATHNAME', 'teamacl_invalidate_trigger'
 	LANGUAGE C;
