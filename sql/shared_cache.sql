@@ -107,7 +107,7 @@ SELECT regress_answers(:'dave') AS dave_after_rollback;
 
 -- what shared_cache_stats() says (its counters only grow)
 SELECT slots > 0 AS has_slots, used > 0 AS has_entries, used <= slots AS bounded,
-	   bytes >= slots * 160 AS bytes_cover_slots, hits > 0 AS has_hits, publishes >= used AS published
+	   bytes >= slots * 168 AS bytes_cover_slots, hits > 0 AS has_hits, publishes >= used AS published
   FROM teamacl.shared_cache_stats();
 
 RESET teamacl.cache_size;

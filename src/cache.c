@@ -203,6 +203,7 @@ static uint64 n_team_reads = 0; /* ... and read from teamacl.teams */
 static uint64 n_secure_loads = 0;	/* reads of the secure-teams set */
 static uint64 n_member_heap = 0;	/* memberships read from the members heap */
 static uint64 n_shared_hits = 0;	/* misses served by the shared cache */
+static uint64 n_shared_catalogs = 0;	/* catalogues taken from it */
 
 /* Login role to user mapping: one remembered answer. */
 static Oid	mapped_role = InvalidOid;
@@ -227,6 +228,8 @@ TeamaclRelcacheCallback(Datum arg, Oid relid)
 	 * counts, as it may be of the tables that replaced them.
 	 */
 	if (!OidIsValid(relid) || catalog_generation != catalog_change ||
+		relid == relids.roles || relid == relids.role_permissions ||
+		relid == relids.permissions ||
 		relid == relids.users_pkey || relid == relids.users_db_role_key ||
 		relid == relids.teams_pkey || relid == relids.members_user_idx ||
 		(OidIsValid(relids.teams_secure_idx) && relid == relids.teams_secure_idx))
@@ -234,15 +237,8 @@ TeamaclRelcacheCallback(Datum arg, Oid relid)
 		catalog_change++;
 		cache_generation++;
 		team_change++;
+		/* shared loads of the catalogue (and of users) are stale too */
 		teamacl_shared_invalidated();
-	}
-	else if (relid == relids.roles || relid == relids.role_permissions ||
-			 relid == relids.permissions)
-	{
-		/* shared entries name roles, not what they permit: still fresh */
-		catalog_change++;
-		cache_generation++;
-		team_change++;
 	}
 	else if (relid == relids.teams)
 	{
@@ -278,10 +274,10 @@ teamacl_cache_counters(PG_FUNCTION_ARGS)
 			 " evictions=" UINT64_FORMAT " catalog_loads=" UINT64_FORMAT
 			 " team_hits=" UINT64_FORMAT " team_reads=" UINT64_FORMAT
 			 " secure_loads=" UINT64_FORMAT " member_heap_reads=" UINT64_FORMAT
-			 " shared_hits=" UINT64_FORMAT,
+			 " shared_hits=" UINT64_FORMAT " shared_catalogs=" UINT64_FORMAT,
 			 n_lookups, n_misses, n_evictions, n_catalog_loads,
 			 n_team_hits, n_team_reads, n_secure_loads, n_member_heap,
-			 n_shared_hits);
+			 n_shared_hits, n_shared_catalogs);
 	PG_RETURN_TEXT_P(cstring_to_text(buf));
 }
 
@@ -416,6 +412,188 @@ NameCellCompare(const ListCell *a, const ListCell *b)
 	return strcmp(lfirst(a), lfirst(b));
 }
 
+/*
+ * The catalogue as an image for the shared cache (shared.c): where the
+ * tables are (their OIDs, column numbers and index shapes, with the OIDs
+ * found by name, which a backend using the image compares with its own
+ * lookups), then the permission names in bit order, then each role's
+ * permission bits.
+ */
+#define CATALOG_IMAGE_MAGIC 0x7ea3ac11
+
+typedef struct CatalogImage
+{
+	uint32		magic;
+	Oid			secure_by_name; /* teams_secure_sign_in_idx by name */
+	TeamaclRelids relids;
+	int32		permission_count;
+	int32		role_count;
+	/* then the names, NUL-terminated; then per role: id, nbits, bits */
+} CatalogImage;
+
+/* Do two sets of relids name the same relations? */
+static bool
+SameRelations(const TeamaclRelids *a, const TeamaclRelids *b)
+{
+	return a->users == b->users && a->users_pkey == b->users_pkey &&
+		a->users_db_role_key == b->users_db_role_key &&
+		a->users_role_by_oid == b->users_role_by_oid &&
+		a->teams == b->teams && a->teams_pkey == b->teams_pkey &&
+		a->members == b->members && a->members_user_idx == b->members_user_idx &&
+		a->roles == b->roles && a->role_permissions == b->role_permissions &&
+		a->permissions == b->permissions && a->api_keys == b->api_keys;
+}
+
+/* The catalogue just loaded, as an image (palloc'd). */
+static char *
+CatalogToImage(Oid secure_by_name, Size *len)
+{
+	StringInfoData buf;
+	CatalogImage head;
+	HASH_SEQ_STATUS seq;
+	RoleSlot   *role;
+	int			i;
+
+	memset(&head, 0, sizeof(head));
+	head.magic = CATALOG_IMAGE_MAGIC;
+	head.secure_by_name = secure_by_name;
+	head.relids = relids;
+	head.permission_count = permission_count;
+	head.role_count = hash_get_num_entries(role_hash);
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, (char *) &head, sizeof(head));
+	for (i = 0; i < permission_count; i++)
+		appendBinaryStringInfo(&buf, permission_names[i], strlen(permission_names[i]) + 1);
+	hash_seq_init(&seq, role_hash);
+	while ((role = hash_seq_search(&seq)) != NULL)
+	{
+		int32		nbits = bms_num_members(role->perms);
+		int			bit = -1;
+
+		appendBinaryStringInfo(&buf, (char *) &role->role_id, sizeof(pg_uuid_t));
+		appendBinaryStringInfo(&buf, (char *) &nbits, sizeof(int32));
+		while ((bit = bms_next_member(role->perms, bit)) >= 0)
+		{
+			int32		b = bit;
+
+			appendBinaryStringInfo(&buf, (char *) &b, sizeof(int32));
+		}
+	}
+	*len = buf.len;
+	return buf.data;
+}
+
+/*
+ * The catalogue from the shared cache's image of it, if there is one fresh
+ * for this backend that names the relations found by name in *now (and
+ * secure_by_name).  Fills the catalogue and relids; false leaves both to
+ * a load.  The image is checked as it is read: a malformed one is not
+ * used.
+ */
+static bool
+CatalogFromImage(const TeamaclRelids *now, Oid secure_by_name)
+{
+	char	   *image = palloc(16 * 1024);
+	Size		cap = 16 * 1024;
+	Size		len;
+	bool		found;
+	CatalogImage head;
+	const char *p;
+	const char *end;
+	HASHCTL		ctl;
+	MemoryContext old;
+	int			i;
+
+	len = teamacl_shared_catalog_lookup(image, cap, &found);
+	if (!found || len < sizeof(CatalogImage))
+	{
+		pfree(image);
+		return false;
+	}
+	memcpy(&head, image, sizeof(head));
+	if (head.magic != CATALOG_IMAGE_MAGIC || head.secure_by_name != secure_by_name ||
+		!SameRelations(&head.relids, now) ||
+		head.permission_count < 0 || head.role_count < 0)
+	{
+		pfree(image);
+		return false;
+	}
+	p = image + sizeof(head);
+	end = image + len;
+
+	old = MemoryContextSwitchTo(CatalogContext);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = NAMEDATALEN;
+	ctl.entrysize = sizeof(PermissionSlot);
+	ctl.hcxt = CatalogContext;
+	permission_hash = hash_create("teamacl permissions",
+								  Max(head.permission_count, 16), &ctl,
+								  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	permission_names = palloc0(sizeof(char *) * Max(head.permission_count, 1));
+	for (i = 0; i < head.permission_count; i++)
+	{
+		size_t		n = strnlen(p, end - p);
+		PermissionSlot *slot;
+
+		if (p + n >= end || n > TEAMACL_MAX_NAME)
+			goto bad;
+		permission_names[i] = pstrdup(p);
+		slot = hash_search(permission_hash, permission_names[i], HASH_ENTER, NULL);
+		slot->bit = i;
+		p += n + 1;
+	}
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(pg_uuid_t);
+	ctl.entrysize = sizeof(RoleSlot);
+	ctl.hcxt = CatalogContext;
+	role_hash = hash_create("teamacl roles", Max(head.role_count, 64), &ctl,
+							HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	for (i = 0; i < head.role_count; i++)
+	{
+		RoleSlot   *slot;
+		pg_uuid_t	id;
+		int32		nbits;
+		int			k;
+
+		if (end - p < (ptrdiff_t) (sizeof(pg_uuid_t) + sizeof(int32)))
+			goto bad;
+		memcpy(&id, p, sizeof(pg_uuid_t));
+		memcpy(&nbits, p + sizeof(pg_uuid_t), sizeof(int32));
+		p += sizeof(pg_uuid_t) + sizeof(int32);
+		if (nbits < 0 || end - p < (ptrdiff_t) (nbits * sizeof(int32)))
+			goto bad;
+		slot = hash_search(role_hash, &id, HASH_ENTER, NULL);
+		slot->perms = NULL;
+		for (k = 0; k < nbits; k++)
+		{
+			int32		b;
+
+			memcpy(&b, p, sizeof(int32));
+			p += sizeof(int32);
+			if (b < 0 || b >= head.permission_count)
+				goto bad;
+			slot->perms = bms_add_member(slot->perms, b);
+		}
+	}
+	if (p != end)
+		goto bad;
+	MemoryContextSwitchTo(old);
+	permission_count = head.permission_count;
+	relids = head.relids;
+	pfree(image);
+	n_shared_catalogs++;
+	return true;
+
+bad:
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(CatalogContext);
+	permission_hash = NULL;
+	role_hash = NULL;
+	permission_names = NULL;
+	pfree(image);
+	return false;
+}
+
 static void
 LoadCatalog(void)
 {
@@ -427,6 +605,9 @@ LoadCatalog(void)
 	Snapshot	snap;
 	MemoryContext old;
 	uint64		generation = catalog_change;
+	uint64		stamp = 0;
+	bool		share;
+	Oid			secure_by_name;
 	AttrNumber	a_name,
 				a_role_id,
 				a_all,
@@ -477,6 +658,25 @@ LoadCatalog(void)
 	relids.role_permissions = RequireRelid("role_permissions", nsp);
 	relids.permissions = RequireRelid("permissions", nsp);
 	relids.api_keys = get_relname_relid("api_keys", nsp);
+	secure_by_name = get_relname_relid("teams_secure_sign_in_idx", nsp);
+
+	/*
+	 * With the shared cache, another backend's load of this database's
+	 * catalogue, if fresh for this one, spares opening the six tables (in
+	 * a new backend, building their relcache entries is most of a first
+	 * check's cost); else the load below is published.
+	 */
+	share = teamacl_shared_usable();
+	if (share)
+	{
+		stamp = teamacl_shared_stamp();
+		if (CatalogFromImage(&relids, secure_by_name))
+		{
+			secure_generation = 0;
+			catalog_generation = generation;
+			return;
+		}
+	}
 
 	/*
 	 * Column numbers, from the relations' descriptors: the user loader opens
@@ -505,7 +705,7 @@ LoadCatalog(void)
 	 * relies on (else the reads of 0.3 serve, as before the update).
 	 */
 	relids.members_index_only = MembersIndexCovers(relids.members_user_idx);
-	relids.teams_secure_idx = get_relname_relid("teams_secure_sign_in_idx", nsp);
+	relids.teams_secure_idx = secure_by_name;
 	if (OidIsValid(relids.teams_secure_idx) &&
 		!SecureIndexUsable(relids.teams_secure_idx))
 		relids.teams_secure_idx = InvalidOid;
@@ -612,18 +812,21 @@ LoadCatalog(void)
 	MemoryContextSwitchTo(old);
 	UnregisterSnapshot(snap);
 
+	/* a load no invalidation overtook is published for other backends */
+	if (share && catalog_change == generation)
+	{
+		Size		len;
+		char	   *image = CatalogToImage(secure_by_name, &len);
+
+		teamacl_shared_catalog_publish(stamp, image, len);
+		pfree(image);
+	}
+
 	/*
 	 * If an invalidation arrived while we were reading, what we read may
 	 * predate it; leave the catalogue marked stale so the next use reloads.
 	 */
 	catalog_generation = generation;
-
-	/*
-	 * While the catalogue was stale, relids may not have named the tables
-	 * (the extension was dropped and created again): shared entries loaded
-	 * before now may predate a change whose invalidation went unrecognised.
-	 */
-	teamacl_shared_invalidated();
 }
 
 /*

@@ -11,10 +11,14 @@
  * is shared is only what the tables say about one user: whether the user
  * is registered and each membership's team and role, with a flag for the
  * memberships a team's secure-sign-in requirement makes grant nothing.
- * What a role permits stays in each backend's catalogue (cache.c), which
- * has its own freshness.
+ * The catalogue (permission names and what each role permits, and where
+ * teamacl's tables are) is shared too, as an image cache.c makes of it, one
+ * per database: a new backend that takes it opens none of the six tables
+ * it is read from, whose relcache entries are most of a first check's
+ * cost.
  *
  * Layout: a set-associative table in shared memory of fixed-size slots,
+ * keyed by database and user,
  * sized by teamacl.shared_cache_memory (read at server start).  A user's
  * memberships take one slot per SHARED_SLOT_TEAMS of them (chunk 0, 1,
  * ...), each slot found by hashing (user, chunk) to a set of SHARED_WAYS
@@ -35,8 +39,10 @@
  *	- a loader takes a clock value before its snapshot and publishes the
  *	  entry stamped with it;
  *	- a backend takes a clock value each time it accepts one of those
- *	  invalidations (its floor), and at its first use of the cache (it
- *	  never saw the invalidations sent before it started).
+ *	  invalidations (its floor); at its first use of the cache (it never
+ *	  saw the invalidations sent before it started) it takes the clock
+ *	  value of the last commit of a transaction that wrote teamacl's
+ *	  tables, which each such transaction raises as it commits.
  *
  * A backend uses an entry only if its stamp is above its floor: the
  * entry's snapshot was then taken after the backend learnt of the last
@@ -79,6 +85,13 @@ PG_FUNCTION_INFO_V1(teamacl_shared_cache_stats);
 #define SHARED_PARTITIONS	128
 /* Users with more memberships are cached only by each backend. */
 #define SHARED_MAX_CHUNKS	64
+/*
+ * Catalogues (permission names, what each role permits, where teamacl's
+ * tables are): one per database, at most this many databases, each image
+ * at most this big; others are loaded by each backend.
+ */
+#define SHARED_CATALOGS		8
+#define SHARED_CATALOG_BYTES	(16 * 1024)
 
 typedef struct SharedMember
 {
@@ -88,16 +101,20 @@ typedef struct SharedMember
 
 typedef struct SharedSlot
 {
-	pg_uuid_t	user_id;		/* with chunk, the key */
+	pg_uuid_t	user_id;		/* with database and chunk, the key */
 	uint64		stamp;			/* clock value before the load; 0: empty */
-	uint16		chunk;
+	Oid			database;		/* each database has its own teamacl */
 	uint16		nteams;			/* the user's memberships, in all chunks */
+	uint8		chunk;
 	uint8		count;			/* memberships in this slot */
 	uint8		blocked;		/* bit i: m[i] grants nothing */
 	uint8		registered;
 	uint8		referenced;		/* used since the clock hand passed */
 	SharedMember m[SHARED_SLOT_TEAMS];
 } SharedSlot;
+
+/* The README gives this size (40 bytes of key and flags, 4 memberships). */
+StaticAssertDecl(sizeof(SharedSlot) == 168, "shared cache slot size changed");
 
 /* Per-partition statistics, each on its own cache line. */
 typedef union SharedStats
@@ -112,12 +129,24 @@ typedef union SharedStats
 	char		pad[PG_CACHE_LINE_SIZE];
 } SharedStats;
 
+/* A database's catalogue, as the image cache.c made of it. */
+typedef struct SharedCatalog
+{
+	Oid			database;		/* InvalidOid: empty */
+	uint64		stamp;			/* clock value before the load */
+	uint64		used;			/* clock value of its last use, for eviction */
+	Size		len;
+	char		image[SHARED_CATALOG_BYTES];
+} SharedCatalog;
+
 typedef struct SharedHeader
 {
 	pg_atomic_uint64 clock;
+	pg_atomic_uint64 last_commit;	/* clock when a writer last committed */
 	pg_atomic_uint64 last_invalidation; /* newest floor any backend took */
 	uint32		nsets;
 	SharedStats stats[SHARED_PARTITIONS];
+	SharedCatalog catalogs[SHARED_CATALOGS];	/* under catalog_lock */
 	/* then nsets clock hands (uint8), then the slots */
 } SharedHeader;
 
@@ -128,6 +157,7 @@ static SharedHeader *shared = NULL;
 static uint8 *hands = NULL;
 static SharedSlot *slots = NULL;
 static LWLockPadded *locks = NULL;
+static LWLock *catalog_lock = NULL;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -139,15 +169,17 @@ static bool floor_taken = false;
 /* This transaction changed teamacl's tables: keep away from shared entries. */
 static bool wrote_in_xact = false;
 
+/*
+ * Sets of slots the setting pays for (the header, with the catalogues, is
+ * on top of it: about 140 kB).
+ */
 static uint32
 SharedSets(void)
 {
 	Size		bytes = (Size) teamacl_shared_cache_kb * 1024;
 	Size		per_set = SHARED_WAYS * sizeof(SharedSlot) + sizeof(uint8);
 
-	if (bytes <= sizeof(SharedHeader) + per_set)
-		return 0;
-	return (uint32) Min((bytes - sizeof(SharedHeader)) / per_set, (Size) PG_INT32_MAX);
+	return (uint32) Min(bytes / per_set, (Size) PG_INT32_MAX);
 }
 
 static Size
@@ -169,6 +201,7 @@ SharedRequest(void)
 		return;
 	RequestAddinShmemSpace(SharedSize(SharedSets()));
 	RequestNamedLWLockTranche("teamacl shared cache", SHARED_PARTITIONS);
+	RequestNamedLWLockTranche("teamacl shared catalogue", 1);
 }
 
 static void
@@ -191,6 +224,7 @@ SharedStartup(void)
 
 		memset(header, 0, SharedSize(nsets));
 		pg_atomic_init_u64(&header->clock, 1);
+		pg_atomic_init_u64(&header->last_commit, 0);
 		pg_atomic_init_u64(&header->last_invalidation, 0);
 		header->nsets = nsets;
 		for (i = 0; i < SHARED_PARTITIONS; i++)
@@ -202,6 +236,7 @@ SharedStartup(void)
 		}
 	}
 	locks = GetNamedLWLockTranche("teamacl shared cache");
+	catalog_lock = &GetNamedLWLockTranche("teamacl shared catalogue")->lock;
 	LWLockRelease(AddinShmemInitLock);
 
 	hands = (uint8 *) ((char *) header + MAXALIGN(sizeof(SharedHeader)));
@@ -209,14 +244,13 @@ SharedStartup(void)
 	shared = header;
 }
 
-/* Raise last_invalidation to at least stamp (a monotonic maximum). */
+/* Raise *var to at least stamp (a monotonic maximum). */
 static void
-RaiseLastInvalidation(uint64 stamp)
+RaiseTo(pg_atomic_uint64 *var, uint64 stamp)
 {
-	uint64		old = pg_atomic_read_u64(&shared->last_invalidation);
+	uint64		old = pg_atomic_read_u64(var);
 
-	while (old < stamp &&
-		   !pg_atomic_compare_exchange_u64(&shared->last_invalidation, &old, stamp))
+	while (old < stamp && !pg_atomic_compare_exchange_u64(var, &old, stamp))
 		;
 }
 
@@ -237,7 +271,8 @@ SharedXactCallback(XactEvent event, void *arg)
 			{
 				uint64		now = pg_atomic_add_fetch_u64(&shared->clock, 1);
 
-				RaiseLastInvalidation(now);
+				RaiseTo(&shared->last_commit, now);
+				RaiseTo(&shared->last_invalidation, now);
 				if (floor_taken)
 					floor_stamp = now;
 			}
@@ -280,8 +315,8 @@ teamacl_shared_init(void)
  * May this backend use shared entries now?  At its first use it takes its
  * floor: it never saw the invalidations sent before it started.  On a
  * primary every transaction that changed teamacl's tables raised
- * last_invalidation when it committed (see SharedXactCallback), so that
- * is the floor.  On a hot standby the changes come from WAL replay, which
+ * last_commit when it committed (see SharedXactCallback), so that is the
+ * floor.  On a hot standby the changes come from WAL replay, which
  * runs no code of ours: a new backend there takes the current clock, and
  * so uses only what is loaded after it started.
  */
@@ -297,7 +332,7 @@ teamacl_shared_usable(void)
 		else
 		{
 			pg_memory_barrier();
-			floor_stamp = pg_atomic_read_u64(&shared->last_invalidation);
+			floor_stamp = pg_atomic_read_u64(&shared->last_commit);
 		}
 		floor_taken = true;
 	}
@@ -327,7 +362,8 @@ teamacl_shared_invalidated(void)
 		return;					/* the first use takes a floor anyway */
 	now = pg_atomic_add_fetch_u64(&shared->clock, 1);
 	floor_stamp = now;
-	RaiseLastInvalidation(now);
+	/* (a hint for eviction; new backends start from last_commit) */
+	RaiseTo(&shared->last_invalidation, now);
 }
 
 /* teamacl's invalidation trigger fired in this transaction. */
@@ -337,10 +373,15 @@ teamacl_shared_wrote(void)
 	wrote_in_xact = true;
 }
 
+/*
+ * The shared cache serves every database of the cluster, and two databases
+ * may hold the same user id (one made from the other as a template, a
+ * restored copy) with other memberships: the database is part of the key.
+ */
 static inline uint32
 SlotHash(const pg_uuid_t *user_id, int chunk)
 {
-	uint32		h = hash_bytes(user_id->data, UUID_LEN);
+	uint32		h = hash_bytes(user_id->data, UUID_LEN) ^ murmurhash32(MyDatabaseId);
 
 	return chunk == 0 ? h : murmurhash32(h ^ (uint32) chunk);
 }
@@ -349,6 +390,7 @@ static inline bool
 SlotIs(const SharedSlot *slot, const pg_uuid_t *user_id, int chunk)
 {
 	return slot->stamp != 0 && slot->chunk == chunk &&
+		slot->database == MyDatabaseId &&
 		memcmp(&slot->user_id, user_id, UUID_LEN) == 0;
 }
 
@@ -503,6 +545,7 @@ teamacl_shared_publish(const pg_uuid_t *user_id, uint64 stamp, bool registered,
 			continue;
 		}
 		memcpy(&slot->user_id, user_id, UUID_LEN);
+		slot->database = MyDatabaseId;
 		slot->chunk = chunk;
 		slot->nteams = nteams;
 		slot->count = count;
@@ -522,6 +565,80 @@ teamacl_shared_publish(const pg_uuid_t *user_id, uint64 stamp, bool registered,
 		if (evicts)
 			pg_atomic_fetch_add_u64(&shared->stats[part].s.evictions, 1);
 	}
+}
+
+/*
+ * Copy this database's catalogue image into buf, if it is here and fresh
+ * for this backend: its length, or -1 (or, when cap is too small, the
+ * length needed, above cap).
+ */
+Size
+teamacl_shared_catalog_lookup(char *buf, Size cap, bool *found)
+{
+	Size		len = 0;
+	int			i;
+
+	*found = false;
+	LWLockAcquire(catalog_lock, LW_SHARED);
+	for (i = 0; i < SHARED_CATALOGS; i++)
+	{
+		SharedCatalog *cat = &shared->catalogs[i];
+
+		if (cat->database != MyDatabaseId)
+			continue;
+		if (cat->stamp > floor_stamp)
+		{
+			len = cat->len;
+			if (len <= cap)
+			{
+				memcpy(buf, cat->image, len);
+				*found = true;
+				cat->used = cat->stamp;	/* a benign race among readers */
+			}
+		}
+		break;
+	}
+	LWLockRelease(catalog_lock);
+	return len;
+}
+
+/*
+ * Publish this database's catalogue image, loaded under a snapshot taken
+ * after clock value stamp.  A newer one is kept.  A full table gives up
+ * the catalogue used least recently.
+ */
+void
+teamacl_shared_catalog_publish(uint64 stamp, const char *image, Size len)
+{
+	SharedCatalog *slot = NULL;
+	int			i;
+
+	if (shared == NULL || stamp == 0 || len > SHARED_CATALOG_BYTES)
+		return;
+	LWLockAcquire(catalog_lock, LW_EXCLUSIVE);
+	for (i = 0; i < SHARED_CATALOGS; i++)
+	{
+		SharedCatalog *cat = &shared->catalogs[i];
+
+		if (cat->database == MyDatabaseId)
+		{
+			slot = cat->stamp < stamp ? cat : NULL;
+			goto found;
+		}
+		if (slot == NULL || cat->database == InvalidOid ||
+			(slot->database != InvalidOid && cat->used < slot->used))
+			slot = cat;
+	}
+found:
+	if (slot != NULL)
+	{
+		slot->database = MyDatabaseId;
+		slot->stamp = stamp;
+		slot->used = stamp;
+		slot->len = len;
+		memcpy(slot->image, image, len);
+	}
+	LWLockRelease(catalog_lock);
 }
 
 /*

@@ -125,6 +125,8 @@ extern int	teamacl_shared_lookup(const pg_uuid_t *user_id, bool *registered,
 extern void teamacl_shared_publish(const pg_uuid_t *user_id, uint64 stamp,
 								   bool registered, const TeamaclMember *members,
 								   int nteams);
+extern Size teamacl_shared_catalog_lookup(char *buf, Size cap, bool *found);
+extern void teamacl_shared_catalog_publish(uint64 stamp, const char *image, Size len);
 
 /* identity.c */
 extern void teamacl_identity_init(void);

@@ -22,7 +22,13 @@
 #                         building and installing this checkout
 #   PRELOAD=1             run with shared_preload_libraries = 'teamacl' (the
 #                         library and its settings are then set up once, in
-#                         the postmaster, not in each new backend)
+#                         the postmaster, not in each new backend, and the
+#                         cache all backends share is on); the shared cache
+#                         is first filled with every user of the lookup
+#                         table, as behind a pooler in a steady state
+#   SHARED_CACHE=size     teamacl.shared_cache_memory with PRELOAD=1
+#                         (default: room for every user, 16MB small, 512MB
+#                         large)
 #
 # Two measures of the same workloads:
 #   - pgbench TPS, medians of interleaved rounds (what a client sees; on a
@@ -91,8 +97,13 @@ if [ "$reuse" = 0 ]; then
 	EOF
 	start_cluster "$CLUSTER" "$PORT"
 fi
+SHARED_CACHE=${SHARED_CACHE:-$([ "$SCALE" = large ] && echo 512MB || echo 16MB)}
+# (the setting exists only in a server that preloads teamacl, so ALTER
+# SYSTEM cannot name it before the restart)
+sed -i '/^teamacl\.shared_cache_memory/d' "$CLUSTER/postgresql.conf"
 if [ "$PRELOAD" = 1 ]; then
 	psql_pg "$PORT" postgres -qc "ALTER SYSTEM SET shared_preload_libraries = 'teamacl'"
+	echo "teamacl.shared_cache_memory = '$SHARED_CACHE'" >>"$CLUSTER/postgresql.conf"
 else
 	psql_pg "$PORT" postgres -qc "ALTER SYSTEM RESET shared_preload_libraries"
 fi
@@ -370,6 +381,17 @@ for k in 1 $((LOOKUP_USERS / 3)) $((2 * LOOKUP_USERS / 3)) "$LOOKUP_USERS"; do
 	[ "$got_l" = 1 ] && [ "$got_p" = 1 ] || die "the random-user workload does not see the lookup table's row"
 done
 
+# the shared cache (PRELOAD=1) in a steady state: every user of the lookup
+# table loaded once, by one backend, and published
+shared_warmup=""
+if [ "$PRELOAD" = 1 ]; then
+	log "filling the shared cache with the $LOOKUP_USERS users of the lookup table"
+	t0=$(date +%s.%N)
+	q -c "SELECT count(*) FROM bench.lookup l CROSS JOIN LATERAL (SELECT teamacl.set_user(l.uid)) s" >/dev/null
+	shared_warmup="$LOOKUP_USERS users loaded and published in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s by one backend; then $(q -c "SELECT format('slots %s, used %s, %s MB', slots, used, round(bytes / 1048576.0)) FROM teamacl.shared_cache_stats()")"
+	echo "  $shared_warmup"
+fi
+
 all_workloads="count team_count filtered point pooled pooled_random connect insert update point8"
 workloads=${WORKLOADS:-$all_workloads}
 results=$OUT/raw.tsv
@@ -513,16 +535,26 @@ BEGIN
 END
 \$\$;
 SQL
+# With the shared cache (PRELOAD=1) each triple is preceded by a statement
+# that invalidates every cached user (a no-op UPDATE of members: its
+# trigger fires), so the miss run loads from the tables (cold, and
+# publishes), and followed by a second miss run over the same users, whose
+# local misses the shared cache answers.
 full_runs=$(for i in 1 2 3 4 5; do
-	echo "$(q -c "SELECT bench.full_cache_loop($MISS_N, 'miss')")|$(q -c "SELECT bench.full_cache_loop($MISS_N, 'hit')")|$(q -c "SELECT bench.full_cache_loop($MISS_N, 'config')")"
+	q -c "UPDATE teamacl.members SET added_at = added_at WHERE false"
+	echo "$(q -c "SELECT bench.full_cache_loop($MISS_N, 'miss')")|$(q -c "SELECT bench.full_cache_loop($MISS_N, 'hit')")|$(q -c "SELECT bench.full_cache_loop($MISS_N, 'config')")|$(q -c "SELECT bench.full_cache_loop($MISS_N, 'miss')")"
 done)
 full_med() { echo "$full_runs" | awk -F'|' -v c="$1" '{print $c}' | sort -n | sed -n 3p; }
 full_miss_us=$(full_med 1)
 full_hit_us=$(full_med 4)
 full_config_us=$(full_med 7)
+full_shared_us=$(full_med 10)
 full_miss_counters=$(echo "$full_runs" | tail -n 1 | awk -F'|' '{print $2 " -> " $3}')
+full_shared_counters=$(echo "$full_runs" | tail -n 1 | awk -F'|' '{print $11 " -> " $12}')
 full_cost_us=$(awk -v a="$full_miss_us" -v b="$full_hit_us" 'BEGIN {printf "%.1f", a - b}')
 full_over_config_us=$(awk -v a="$full_miss_us" -v b="$full_config_us" 'BEGIN {printf "%.1f", a - b}')
+full_shared_cost_us=$(awk -v a="$full_shared_us" -v b="$full_hit_us" 'BEGIN {printf "%.1f", a - b}')
+full_shared_over_config_us=$(awk -v a="$full_shared_us" -v b="$full_config_us" 'BEGIN {printf "%.1f", a - b}')
 
 # bounded cache memory: touch every user (and so each of their teams)
 cache=$(as_pg "$PGBIN/psql" -X -qAt -h "$SOCKDIR" -p "$PORT" -d bench <<SQL
@@ -575,11 +607,14 @@ random_instr_script() {	# WORKLOAD VARIANT
 	local w=$1 v=$2 su rd role=bench_user reps=$random_reps
 	if [ "$w" = miss ]; then
 		echo "SET ROLE bench_user"
+		# variant shared: the users were loaded (and published) before the
+		# warm-up evicted them from this backend's cache
+		[ "$v" = shared ] && echo "DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT uid FROM bench.lookup WHERE n % 5 = 3 ORDER BY hashint4(n), n LIMIT $random_reps LOOP PERFORM teamacl.set_user(r.uid); END LOOP; END \$\$"
 		echo "DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT uid FROM bench.lookup WHERE n % 5 = 2 ORDER BY n LIMIT 1500 LOOP PERFORM teamacl.set_user(r.uid); END LOOP; END \$\$"
 		echo "PREPARE su(uuid) AS SELECT teamacl.set_user(\$1)"
 		echo "SELECT bench.cache_counters() AS counters"
 		echo "SELECT pg_sleep(0)"
-		if [ "$v" = miss ]; then
+		if [ "$v" != hit ]; then
 			sed 's/^/BEGIN\nEXECUTE su(\x27/; s/$/\x27)\nCOMMIT/' "$OUT/cg/miss-users.txt"
 		else
 			for k in $(seq 1 "$reps"); do printf "BEGIN\nEXECUTE su('%s')\nCOMMIT\n" "$(cat "$OUT/cg/hit-user.txt")"; done
@@ -599,6 +634,9 @@ random_instr_script() {	# WORKLOAD VARIANT
 	fi
 	echo "SET ROLE $role"
 	if [ "$w" = pooled_random ]; then
+		# with the shared cache, in a steady state: the random users were
+		# loaded and published before (by this backend, then evicted)
+		[ "$PRELOAD" = 1 ] && [ "$v" = protect ] && echo "DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT l.uid FROM generate_series(1, $random_reps) g JOIN bench.lookup l ON l.n = 1 + abs(hashint4(g)) % $LOOKUP_USERS LOOP PERFORM teamacl.set_user(r.uid); END LOOP; END \$\$"
 		echo "DO \$\$ DECLARE r record; BEGIN FOR r IN SELECT uid FROM bench.lookup WHERE n % 5 = 2 ORDER BY n LIMIT 1500 LOOP PERFORM teamacl.set_user(r.uid); END LOOP; END \$\$"
 		echo "PREPARE lk(int) AS SELECT uid, teams, row_id FROM bench.lookup WHERE n = \$1"
 		echo "$su"
@@ -642,7 +680,9 @@ if [ "$INSTR" = 1 ]; then
 	for w in $instr_workloads; do
 		case $w in
 			miss)
-				for v in hit miss; do
+				vs_miss="hit miss"
+				[ "$PRELOAD" = 1 ] && vs_miss="hit miss shared"
+				for v in $vs_miss; do
 					random_instr_script "$w" "$v" >"$OUT/cg/$w-$v.sql"
 					cells="$cells $w:$v"
 				done
@@ -746,7 +786,9 @@ median_awk='function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i =
 	echo
 	echo "- has_permission hit: ${check_ms} ms per 1M calls ($(awk -v a="$check_ms" 'BEGIN {printf "%.1f", 1000 / a}') M calls/s, in a WHERE clause over generate_series) vs ${base_ms} ms for uuid_eq: **${hit_ns} ns added per call**"
 	echo "- miss after an invalidation: **${miss_us} us** (${miss_loop_us} us vs ${nomiss_loop_us} us per loop iteration, in-server, medians of 5)"
-	echo "- miss at a full cache (set_user() on a user not cached, 1,000 others cached, each miss evicts one; $MISS_N users at a prime stride): **${full_cost_us} us** over a cached set_user() (${full_miss_us} us vs ${full_hit_us} us per loop iteration; ${full_over_config_us} us over the limit's set_config(), ${full_config_us} us; in-server, medians of 5; counters $full_miss_counters)"
+	echo "- miss at a full cache (set_user() on a user not cached, 1,000 others cached, each miss evicts one; $MISS_N users at a prime stride$([ "$PRELOAD" = 1 ] && echo ", after an invalidation of every cached user: loaded from the tables and published")): **${full_cost_us} us** over a cached set_user() (${full_miss_us} us vs ${full_hit_us} us per loop iteration; ${full_over_config_us} us over the limit's set_config(), ${full_config_us} us; in-server, medians of 5; counters $full_miss_counters)"
+	[ "$PRELOAD" = 1 ] && echo "- miss at a full cache answered by the shared cache (the same users again, in a new backend): **${full_shared_cost_us} us** over a cached set_user() (${full_shared_us} us per loop iteration; ${full_shared_over_config_us} us over set_config(); counters $full_shared_counters)"
+	[ -n "$shared_warmup" ] && echo "- shared cache ($SHARED_CACHE): $shared_warmup; at the end $(q -c "SELECT format('used %s of %s slots, %s hits, %s misses, %s publishes, %s evictions', used, slots, hits, misses, publishes, evictions) FROM teamacl.shared_cache_stats()")"
 	echo "- cache memory: $cache"
 	echo
 	if [ -s "$instr_random" ]; then
@@ -760,7 +802,9 @@ median_awk='function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i =
 	echo
 	awk -F'\t' '$1 == "miss" { v[$2] = $3; c[$2] = $4 }
 		END { if (("miss" in v) && ("hit" in v))
-			printf "A miss at a full cache in instructions: set_user() on a user not cached costs **%d** instructions against %d for a cached one (**%+d per miss**; counters %s).\n\n", v["miss"], v["hit"], v["miss"] - v["hit"], c["miss"] }' "$instr_random"
+			printf "A miss at a full cache in instructions: set_user() on a user not cached costs **%d** instructions against %d for a cached one (**%+d per miss**; counters %s).\n\n", v["miss"], v["hit"], v["miss"] - v["hit"], c["miss"]
+		  if (("shared" in v) && ("hit" in v))
+			printf "Answered by the shared cache (the users loaded and published before, then evicted from the backend): **%d** instructions (**%+d per miss**; counters %s).\n\n", v["shared"], v["shared"] - v["hit"], c["shared"] }' "$instr_random"
 	fi
 	if [ -s "$hits" ]; then
 	echo "Cache counters of the protect runs' backends (last sample of each run, every 1,000 transactions; every 100 with -C, where each sample is one new backend):"
@@ -841,6 +885,8 @@ awk -v h="$hit_ns" -v m="$miss_us" -v f="$full_cost_us" -v fc="$full_over_config
 	printf "%-64s %s (%s ns)\n", "has_permission hit <= 200 ns added", (h <= 200 ? "PASS" : "MISS"), h
 	printf "%-64s %s (%s us)\n", "miss after invalidation <= 50 us", (m <= 50 ? "PASS" : "MISS"), m
 	printf "%-64s %s (%s us; %s us over set_config)\n", "miss at a full cache <= 10 us", (f <= 10 ? "PASS" : "MISS"), f, fc }'
+[ "$PRELOAD" = 1 ] && awk -v f="$full_shared_cost_us" -v fc="$full_shared_over_config_us" 'BEGIN {
+	printf "%-64s %s (%s us; %s us over set_config)\n", "miss at a full cache, shared cache hit <= 10 us", (f <= 10 ? "PASS" : "MISS"), f, fc }'
 } | tee -a "$report"
 echo
 echo "raw results: $results $instr; report: $report"
