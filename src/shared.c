@@ -143,6 +143,7 @@ typedef struct SharedHeader
 {
 	pg_atomic_uint64 clock;
 	pg_atomic_uint64 last_commit;	/* clock when a writer last committed */
+	pg_atomic_uint32 used_in_recovery;	/* a backend took a floor in recovery */
 	pg_atomic_uint64 last_invalidation; /* newest floor any backend took */
 	uint32		nsets;
 	SharedStats stats[SHARED_PARTITIONS];
@@ -225,6 +226,7 @@ SharedStartup(void)
 		memset(header, 0, SharedSize(nsets));
 		pg_atomic_init_u64(&header->clock, 1);
 		pg_atomic_init_u64(&header->last_commit, 0);
+		pg_atomic_init_u32(&header->used_in_recovery, 0);
 		pg_atomic_init_u64(&header->last_invalidation, 0);
 		header->nsets = nsets;
 		for (i = 0; i < SHARED_PARTITIONS; i++)
@@ -318,7 +320,9 @@ teamacl_shared_init(void)
  * last_commit when it committed (see SharedXactCallback), so that is the
  * floor.  On a hot standby the changes come from WAL replay, which
  * runs no code of ours: a new backend there takes the current clock, and
- * so uses only what is loaded after it started.
+ * so uses only what is loaded after it started; and the first backends
+ * after a promotion raise last_commit to the clock, as if replay had been
+ * one commit.
  */
 bool
 teamacl_shared_usable(void)
@@ -328,9 +332,26 @@ teamacl_shared_usable(void)
 	if (unlikely(!floor_taken))
 	{
 		if (RecoveryInProgress())
+		{
+			pg_atomic_write_u32(&shared->used_in_recovery, 1);
+			pg_memory_barrier();
 			floor_stamp = pg_atomic_add_fetch_u64(&shared->clock, 1);
+		}
 		else
 		{
+			/*
+			 * The first backends after a promotion: what was loaded during
+			 * recovery may predate changes replayed since, which raised no
+			 * last_commit.  Raise it to now, then clear the mark (in that
+			 * order, so a backend that finds the mark clear finds it
+			 * raised).
+			 */
+			if (unlikely(pg_atomic_read_u32(&shared->used_in_recovery) != 0))
+			{
+				RaiseTo(&shared->last_commit,
+						pg_atomic_add_fetch_u64(&shared->clock, 1));
+				pg_atomic_write_u32(&shared->used_in_recovery, 0);
+			}
 			pg_memory_barrier();
 			floor_stamp = pg_atomic_read_u64(&shared->last_commit);
 		}
