@@ -661,6 +661,9 @@ random_instr_script() {	# WORKLOAD VARIANT
 	[ "$v" = limit ] || echo "SELECT bench.cache_counters() AS counters"
 }
 pgver=$(q -c 'SHOW server_version')
+# what the shared cache did in the runs above (the server stops for callgrind)
+shared_end=""
+[ "$PRELOAD" = 1 ] && shared_end=$(q -c "SELECT format('used %s of %s slots, %s hits, %s misses, %s publishes, %s evictions', used, slots, hits, misses, publishes, evictions) FROM teamacl.shared_cache_stats()")
 instr=$OUT/instructions.tsv
 instr_random=$OUT/instructions-random.tsv
 : >"$instr"
@@ -728,6 +731,43 @@ if [ "$INSTR" = 1 ]; then
 		ctr=
 		rm -f "$OUT/cg/$w-$v.out"*
 	done
+	# With the shared cache, a new backend of a running server finds the
+	# catalogue and its user there, which a single-user backend cannot
+	# show: count whole backends (start, authentication, the connect
+	# transaction, exit) of a server run under callgrind, after the shared
+	# cache was filled, three per variant, alternating.
+	if [ "$PRELOAD" = 1 ]; then
+		log "counting instructions of new backends of a running server (callgrind, children traced)"
+		cgdir=$OUT/cg/backends
+		mkdir -p "$cgdir" && chown "$PGUSER_OS" "$cgdir"
+		as_pg valgrind --tool=callgrind --trace-children=yes --callgrind-out-file="$cgdir/cg.%p" \
+			"$PGBIN/postgres" -D "$CLUSTER" -c port="$PORT" -c jit=off >"$cgdir/server.log" 2>&1 &
+		for i in $(seq 1 120); do as_pg "$PGBIN/pg_isready" -q -h "$SOCKDIR" -p "$PORT" && break; sleep 1; done
+		# (under callgrind: only the users measured, and the catalogue)
+		q -c "SELECT count(*) FROM generate_series(1, 3) k JOIN bench.lookup l ON l.n = 1 + (k * 7919) % $LOOKUP_USERS CROSS JOIN LATERAL (SELECT teamacl.set_user(l.uid)) s" >/dev/null
+		: >"$cgdir/pids"
+		for k in 1 2 3; do
+			for v in limit protect; do
+				IFS='|' read -r ruid rteams rrow <<<"$(q -c "SELECT uid, teams, row_id FROM bench.lookup WHERE n = 1 + ($k * 7919) % $LOOKUP_USERS")"
+				if [ "$v" = limit ]; then
+					printf "SELECT pg_backend_pid();\nBEGIN;\nSELECT set_config('bench.uid', '%s', true);\nSELECT body FROM bench.docs_plain WHERE id = %s AND team_id = ANY ('%s'::uuid[]);\nCOMMIT;\n" "$ruid" "$rrow" "$rteams" >"$cgdir/q.sql"
+				else
+					printf "SELECT pg_backend_pid();\nBEGIN;\nSELECT teamacl.set_user('%s');\nSELECT body FROM bench.docs_protect WHERE id = %s;\nCOMMIT;\nSELECT bench.cache_counters();\n" "$ruid" "$rrow" >"$cgdir/q.sql"
+				fi
+				chown "$PGUSER_OS" "$cgdir/q.sql"
+				out=$(as_pg "$PGBIN/psql" -X -qAt -h "$SOCKDIR" -p "$PORT" -d bench -U "$([ "$v" = limit ] && echo bench_limit || echo bench_user)" -f "$cgdir/q.sql")
+				echo "$v $(echo "$out" | head -n 1) $(echo "$out" | grep -o 'shared_hits=[0-9]* shared_catalogs=[0-9]*' || true)" >>"$cgdir/pids"
+			done
+		done
+		as_pg "$PGBIN/pg_ctl" -D "$CLUSTER" -m fast -w stop >/dev/null
+		wait
+		while read -r v pid ctr; do
+			total=$(awk '/^(totals|summary):/ {print $2; exit}' "$cgdir/cg.$pid")
+			printf '%s\t%s\t%s\n' "$v" "$total" "$ctr"
+		done <"$cgdir/pids" >"$OUT/instructions-backends.tsv"
+		rm -f "$cgdir"/cg.*
+		awk -F'\t' '{ printf "  backend  %-8s %12s instructions %s\n", $1, $2, $3 }' "$OUT/instructions-backends.tsv"
+	fi
 fi
 
 # medians and ratios
@@ -788,7 +828,7 @@ median_awk='function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i =
 	echo "- miss after an invalidation: **${miss_us} us** (${miss_loop_us} us vs ${nomiss_loop_us} us per loop iteration, in-server, medians of 5)"
 	echo "- miss at a full cache (set_user() on a user not cached, 1,000 others cached, each miss evicts one; $MISS_N users at a prime stride$([ "$PRELOAD" = 1 ] && echo ", after an invalidation of every cached user: loaded from the tables and published")): **${full_cost_us} us** over a cached set_user() (${full_miss_us} us vs ${full_hit_us} us per loop iteration; ${full_over_config_us} us over the limit's set_config(), ${full_config_us} us; in-server, medians of 5; counters $full_miss_counters)"
 	[ "$PRELOAD" = 1 ] && echo "- miss at a full cache answered by the shared cache (the same users again, in a new backend): **${full_shared_cost_us} us** over a cached set_user() (${full_shared_us} us per loop iteration; ${full_shared_over_config_us} us over set_config(); counters $full_shared_counters)"
-	[ -n "$shared_warmup" ] && echo "- shared cache ($SHARED_CACHE): $shared_warmup; at the end $(q -c "SELECT format('used %s of %s slots, %s hits, %s misses, %s publishes, %s evictions', used, slots, hits, misses, publishes, evictions) FROM teamacl.shared_cache_stats()")"
+	[ -n "$shared_warmup" ] && echo "- shared cache ($SHARED_CACHE): $shared_warmup; after the runs, $shared_end"
 	echo "- cache memory: $cache"
 	echo
 	if [ -s "$instr_random" ]; then
@@ -805,6 +845,12 @@ median_awk='function median(s,   a, n, i, j, t) { n = split(s, a, " "); for (i =
 			printf "A miss at a full cache in instructions: set_user() on a user not cached costs **%d** instructions against %d for a cached one (**%+d per miss**; counters %s).\n\n", v["miss"], v["hit"], v["miss"] - v["hit"], c["miss"]
 		  if (("shared" in v) && ("hit" in v))
 			printf "Answered by the shared cache (the users loaded and published before, then evicted from the backend): **%d** instructions (**%+d per miss**; counters %s).\n\n", v["shared"], v["shared"] - v["hit"], c["shared"] }' "$instr_random"
+	fi
+	if [ -s "$OUT/instructions-backends.tsv" ]; then
+	awk -F'\t' '{ n[$1]++; v[$1 FS n[$1]] = $2; if ($3 != "") c = $3 }
+		function med(k,   a, i, j, t) { for (i = 1; i <= 3; i++) a[i] = v[k FS i]; for (i = 1; i <= 3; i++) for (j = i + 1; j <= 3; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[2] }
+		END { l = med("limit"); p = med("protect")
+			printf "A new backend of a running server, after the shared cache was filled (callgrind over the whole backend: start, authentication, the connect transaction, exit; medians of 3): limit %d, protect %d instructions, **%.3fx** (%+d; protect found %s).\n\n", l, p, p / l, p - l, c }' "$OUT/instructions-backends.tsv"
 	fi
 	if [ -s "$hits" ]; then
 	echo "Cache counters of the protect runs' backends (last sample of each run, every 1,000 transactions; every 100 with -C, where each sample is one new backend):"
@@ -880,6 +926,10 @@ awk -F'\t' '
 			check("instr pooled_random protect <= 1.053x the limit", r <= 1 / 0.95, sprintf("%.3fx", r))
 		}
 	}' "$instr_random"
+[ -s "$OUT/instructions-backends.tsv" ] && awk -F'\t' '{ n[$1]++; v[$1 FS n[$1]] = $2 }
+	function med(k,   a, i, j, t) { for (i = 1; i <= 3; i++) a[i] = v[k FS i]; for (i = 1; i <= 3; i++) for (j = i + 1; j <= 3; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t } return a[2] }
+	END { r = med("protect") / med("limit")
+		printf "%-64s %s (%.3fx)\n", "instr connect (a new backend) protect <= 1.053x the limit", (r <= 1 / 0.95 ? "PASS" : "MISS"), r }' "$OUT/instructions-backends.tsv"
 fi
 awk -v h="$hit_ns" -v m="$miss_us" -v f="$full_cost_us" -v fc="$full_over_config_us" 'BEGIN {
 	printf "%-64s %s (%s ns)\n", "has_permission hit <= 200 ns added", (h <= 200 ? "PASS" : "MISS"), h
