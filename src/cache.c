@@ -24,7 +24,10 @@
  * team facts come from a small cache of teams (at most four per cached
  * user), the teams not in it read with one index scan for all of them.  A
  * miss at a full cache recycles the evicted entry, which holds up to
- * TEAMACL_INLINE_TEAMS memberships inline, so it allocates nothing.
+ * TEAMACL_INLINE_TEAMS memberships inline, so it allocates nothing.  When
+ * teamacl is preloaded, a miss first asks the cache all backends share
+ * (shared.c) for a load another backend published, and publishes its own;
+ * the catalogue is shared the same way, as an image.
  *
  * Invalidation: statement-level triggers on every table that feeds the
  * cache (ENABLE ALWAYS, so session_replication_role = replica does not skip
