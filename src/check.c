@@ -28,6 +28,7 @@
 #include "nodes/pathnodes.h"
 #include "nodes/supportnodes.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/restrictinfo.h"
 #include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -317,6 +318,115 @@ TeamsWithName(text *perm)
 }
 
 /*
+ * A restriction of rel that already confines the team column to constant
+ * teams and may be checked ahead of the policy (leakproof): the query's own
+ * team_column = ANY ('{...}') or = '...', or the one prune.c adds on a
+ * Citus coordinator, which the shard queries carry to the workers.  The
+ * Const (a uuid or a uuid[]), or NULL.
+ */
+static Const *
+ConstTeamRestriction(RelOptInfo *rel, Node *column)
+{
+	Oid			eqop = teamacl_uuid_eq_operator();
+	ListCell   *lc;
+
+	if (rel == NULL || !IsA(column, Var) || ((Var *) column)->varlevelsup != 0)
+		return NULL;
+	foreach(lc, rel->baserestrictinfo)
+	{
+		RestrictInfo *ri = lfirst(lc);
+		Node	   *clause = (Node *) ri->clause;
+		List	   *args;
+		Node	   *other;
+
+		if (!restriction_is_securely_promotable(ri, rel))
+			continue;
+		if (IsA(clause, ScalarArrayOpExpr) &&
+			((ScalarArrayOpExpr *) clause)->opno == eqop &&
+			((ScalarArrayOpExpr *) clause)->useOr)
+		{
+			args = ((ScalarArrayOpExpr *) clause)->args;
+			if (!equal(linitial(args), column))
+				continue;
+			other = lsecond(args);
+		}
+		else if (IsA(clause, OpExpr) && ((OpExpr *) clause)->opno == eqop &&
+				 list_length(((OpExpr *) clause)->args) == 2)
+		{
+			args = ((OpExpr *) clause)->args;
+			if (equal(linitial(args), column))
+				other = lsecond(args);
+			else if (equal(lsecond(args), column))
+				other = linitial(args);
+			else
+				continue;
+		}
+		else
+			continue;
+		if (IsA(other, Const) && !((Const *) other)->constisnull)
+			return (Const *) other;
+	}
+	return NULL;
+}
+
+/* The relation a has_permission() call's team column belongs to, or NULL. */
+static RelOptInfo *
+TeamColumnRel(PlannerInfo *root, Node *column)
+{
+	Index		varno;
+
+	if (root == NULL || !IsA(column, Var) || ((Var *) column)->varlevelsup != 0)
+		return NULL;
+	varno = ((Var *) column)->varno;
+	if (varno <= 0 || varno >= root->simple_rel_array_size)
+		return NULL;
+	return root->simple_rel_array[varno];
+}
+
+/*
+ * Does the current user hold the permission in every team of teams (a
+ * uuid or a uuid[] Const)?  Then has_permission() is true on every row
+ * the restriction keeps.
+ */
+static bool
+HoldsInAll(Const *teams, text *perm)
+{
+	TeamaclUser *user;
+	int			bit;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+
+	teamacl_cache_begin();
+	user = teamacl_current_user();
+	bit = teamacl_permission_bit(VARDATA_ANY(perm), VARSIZE_ANY_EXHDR(perm), true);
+	if (user == NULL || bit < 0)
+		return false;
+	if (teams->consttype == UUIDOID)
+	{
+		const TeamaclTeam *t = teamacl_user_team(user, DatumGetUUIDP(teams->constvalue));
+
+		return t != NULL && bms_is_member(bit, t->perms);
+	}
+	if (teams->consttype != UUIDARRAYOID)
+		return false;
+	deconstruct_array(DatumGetArrayTypeP(teams->constvalue), UUIDOID, UUID_LEN,
+					  false, TYPALIGN_CHAR, &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+	{
+		const TeamaclTeam *t;
+
+		if (nulls[i])
+			continue;			/* = NULL keeps no row */
+		t = teamacl_user_team(user, DatumGetUUIDP(elems[i]));
+		if (t == NULL || !bms_is_member(bit, t->perms))
+			return false;
+	}
+	return true;
+}
+
+/*
  * Planner support for has_permission():
  *	- index condition: team_column = ANY (teams_with(permission)), exact;
  *	- selectivity: from the column's statistics and the current user's
@@ -335,6 +445,17 @@ teamacl_has_permission_support(PG_FUNCTION_ARGS)
 		Oid			eqop;
 
 		if (req->indexarg != 0 || !IsA(req->node, FuncExpr))
+			PG_RETURN_POINTER(NULL);
+
+		/*
+		 * A constant list of teams on the same column scans the index with
+		 * a known number of keys; adding teams_with(), whose array the
+		 * planner must guess (ten elements), would only make the index look
+		 * dearer than reading the table and checking every row.
+		 */
+		if (op_in_opfamily(teamacl_uuid_eq_operator(), req->opfamily) &&
+			ConstTeamRestriction(req->index->rel,
+								 linitial(((FuncExpr *) req->node)->args)) != NULL)
 			PG_RETURN_POINTER(NULL);
 
 		/*
@@ -368,6 +489,24 @@ teamacl_has_permission_support(PG_FUNCTION_ARGS)
 		perm = estimate_expression_value(req->root, lsecond(req->args));
 		if (!IsA(perm, Const) || ((Const *) perm)->constisnull)
 			PG_RETURN_POINTER(NULL);
+
+		/*
+		 * Implied by a restriction to teams where the user holds the
+		 * permission (what prune.c adds): counting it again would divide
+		 * the row estimate by the teams' share once more.
+		 */
+		{
+			Const	   *teams = ConstTeamRestriction(TeamColumnRel(req->root,
+																   linitial(req->args)),
+													 linitial(req->args));
+
+			if (teams != NULL &&
+				HoldsInAll(teams, DatumGetTextPP(((Const *) perm)->constvalue)))
+			{
+				req->selectivity = 1.0;
+				PG_RETURN_POINTER(req);
+			}
+		}
 
 		/* what teams_with() answers now: a good guess for this query */
 		arr = TeamsWithName(DatumGetTextPP(((Const *) perm)->constvalue));
