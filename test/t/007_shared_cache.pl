@@ -461,24 +461,32 @@ for my $case (['plain', '', 'not preloaded'], ['off', "shared_preload_libraries 
 	$node->stop;
 }
 
-# ---- two databases, the same user id ----
-# (CREATE DATABASE ... TEMPLATE, or a dump restored into a second database
-# of the same server: the same ids, other memberships)
-{
-	my $node = new_node('xdb', "shared_preload_libraries = 'teamacl'\n");
+# teamacl, the application role and bob, a member of one team, with fixed
+# ids; what bob reads there and whether the shared cache answered
+sub bob_in_a_team {
+	my ($node) = @_;
 	$node->safe_psql('postgres', q{
 		CREATE EXTENSION teamacl CASCADE;
 		CREATE ROLE app LOGIN;
 		GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO app;
 		CREATE FUNCTION cc() RETURNS text AS '$libdir/teamacl', 'teamacl_cache_counters' LANGUAGE C;
 		INSERT INTO teamacl.users (id, email) VALUES ('11111111-1111-4111-8111-111111111111', 'bob@example.com');
-		INSERT INTO teamacl.teams (id, name, plan) VALUES ('22222222-2222-4222-8222-222222222222', 'Prod team', 'enterprise');
+		INSERT INTO teamacl.teams (id, name, plan) VALUES ('22222222-2222-4222-8222-222222222222', 'Team', 'enterprise');
 		INSERT INTO teamacl.members (team_id, user_id, role_id)
 			VALUES ('22222222-2222-4222-8222-222222222222', '11111111-1111-4111-8111-111111111111', '00000000-0000-4000-a000-000000000003');
 	});
+}
+my $bob_reads = "SELECT teamacl.set_user('11111111-1111-4111-8111-111111111111', false); SELECT teamacl.has_permission('22222222-2222-4222-8222-222222222222', 'resources.read'), substring(cc() FROM 'shared_hits=[0-9]+')";
+
+# ---- two databases, the same user id ----
+# (CREATE DATABASE ... TEMPLATE, or a dump restored into a second database
+# of the same server: the same ids, other memberships)
+{
+	my $node = new_node('xdb', "shared_preload_libraries = 'teamacl'\n");
+	bob_in_a_team($node);
 	$node->safe_psql('postgres', 'CREATE DATABASE staging TEMPLATE postgres');
 	$node->safe_psql('staging', "DELETE FROM teamacl.members WHERE user_id = '11111111-1111-4111-8111-111111111111'");
-	my $q = "SELECT teamacl.set_user('11111111-1111-4111-8111-111111111111', false); SELECT teamacl.has_permission('22222222-2222-4222-8222-222222222222', 'resources.read'), substring(cc() FROM 'shared_hits=[0-9]+')";
+	my $q = $bob_reads;
 	is($node->safe_psql('postgres', $q, extra_params => ['-U', 'app']), "\nt|shared_hits=0", 'databases: bob reads in postgres (loaded, published)');
 	is($node->safe_psql('postgres', $q, extra_params => ['-U', 'app']), "\nt|shared_hits=1", 'databases: ... and a new postgres backend takes that load');
 	is($node->safe_psql('staging', $q, extra_params => ['-U', 'app']), "\nf|shared_hits=0", 'databases: in staging, where bob was removed, a new backend reads nothing and takes nothing from postgres');
@@ -490,22 +498,13 @@ for my $case (['plain', '', 'not preloaded'], ['off', "shared_preload_libraries 
 # ---- a standby promoted after a change was replayed ----
 {
 	my $p = new_node('prim2', "shared_preload_libraries = 'teamacl'\n", allows_streaming => 1);
-	$p->safe_psql('postgres', q{
-		CREATE EXTENSION teamacl CASCADE;
-		CREATE ROLE app LOGIN;
-		GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO app;
-		CREATE FUNCTION cc() RETURNS text AS '$libdir/teamacl', 'teamacl_cache_counters' LANGUAGE C;
-		INSERT INTO teamacl.users (id, email) VALUES ('11111111-1111-4111-8111-111111111111', 'bob@example.com');
-		INSERT INTO teamacl.teams (id, name, plan) VALUES ('22222222-2222-4222-8222-222222222222', 'Team', 'enterprise');
-		INSERT INTO teamacl.members (team_id, user_id, role_id)
-			VALUES ('22222222-2222-4222-8222-222222222222', '11111111-1111-4111-8111-111111111111', '00000000-0000-4000-a000-000000000003');
-	});
+	bob_in_a_team($p);
 	$p->backup('b2');
 	my $s = PostgreSQL::Test::Cluster->new('stby2');
 	$s->init_from_backup($p, 'b2', has_streaming => 1);
 	$s->start;
 	$p->wait_for_catchup($s, 'replay', $p->lsn('insert'));
-	my $q = "SELECT teamacl.set_user('11111111-1111-4111-8111-111111111111', false); SELECT teamacl.has_permission('22222222-2222-4222-8222-222222222222', 'resources.read'), substring(cc() FROM 'shared_hits=[0-9]+')";
+	my $q = $bob_reads;
 	is($s->safe_psql('postgres', $q, extra_params => ['-U', 'app']), "\nt|shared_hits=0", 'promotion: a standby session loads bob (published), then ends');
 	# removed on the primary and replayed, with no standby backend there to
 	# accept the invalidation
