@@ -496,12 +496,12 @@ teamacl_has_permission_support(PG_FUNCTION_ARGS)
 		 * the row estimate by the teams' share once more.
 		 */
 		{
-			Const	   *teams = ConstTeamRestriction(TeamColumnRel(req->root,
-																   linitial(req->args)),
-													 linitial(req->args));
+			Node	   *column = linitial(req->args);
+			Const	   *restricted = ConstTeamRestriction(TeamColumnRel(req->root, column),
+														  column);
 
-			if (teams != NULL &&
-				HoldsInAll(teams, DatumGetTextPP(((Const *) perm)->constvalue)))
+			if (restricted != NULL &&
+				HoldsInAll(restricted, DatumGetTextPP(((Const *) perm)->constvalue)))
 			{
 				req->selectivity = 1.0;
 				PG_RETURN_POINTER(req);
