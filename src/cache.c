@@ -496,10 +496,8 @@ CatalogToImage(Oid secure_by_name, Size *len)
 static bool
 CatalogFromImage(const TeamaclRelids *now, Oid secure_by_name)
 {
-	char	   *image = palloc(16 * 1024);
-	Size		cap = 16 * 1024;
+	char	   *image = palloc(TEAMACL_SHARED_CATALOG_BYTES);
 	Size		len;
-	bool		found;
 	CatalogImage head;
 	const char *p;
 	const char *end;
@@ -507,8 +505,8 @@ CatalogFromImage(const TeamaclRelids *now, Oid secure_by_name)
 	MemoryContext old;
 	int			i;
 
-	len = teamacl_shared_catalog_lookup(image, cap, &found);
-	if (!found || len < sizeof(CatalogImage))
+	len = teamacl_shared_catalog_lookup(image);
+	if (len < sizeof(CatalogImage))
 	{
 		pfree(image);
 		return false;

@@ -318,6 +318,38 @@ TeamsWithName(text *perm)
 }
 
 /*
+ * Is clause a comparison with uuid's equality, "a = b" or "a = ANY (b)"?
+ * Sets its operands (for = ANY, *right is the array) and whether it is the
+ * array form.  prune.c and the planner support below both look for such a
+ * condition on the team column.
+ */
+bool
+teamacl_uuid_equality(Node *clause, Node **left, Node **right, bool *array)
+{
+	Oid			eqop = teamacl_uuid_eq_operator();
+	List	   *args;
+
+	if (IsA(clause, ScalarArrayOpExpr) &&
+		((ScalarArrayOpExpr *) clause)->opno == eqop &&
+		((ScalarArrayOpExpr *) clause)->useOr)
+	{
+		args = ((ScalarArrayOpExpr *) clause)->args;
+		*array = true;
+	}
+	else if (IsA(clause, OpExpr) && ((OpExpr *) clause)->opno == eqop &&
+			 list_length(((OpExpr *) clause)->args) == 2)
+	{
+		args = ((OpExpr *) clause)->args;
+		*array = false;
+	}
+	else
+		return false;
+	*left = linitial(args);
+	*right = lsecond(args);
+	return true;
+}
+
+/*
  * A restriction of rel that already confines the team column to constant
  * teams and may be checked ahead of the policy (leakproof): the query's own
  * team_column = ANY ('{...}') or = '...', or the one prune.c adds on a
@@ -327,7 +359,6 @@ TeamsWithName(text *perm)
 static Const *
 ConstTeamRestriction(RelOptInfo *rel, Node *column)
 {
-	Oid			eqop = teamacl_uuid_eq_operator();
 	ListCell   *lc;
 
 	if (rel == NULL || !IsA(column, Var) || ((Var *) column)->varlevelsup != 0)
@@ -335,35 +366,19 @@ ConstTeamRestriction(RelOptInfo *rel, Node *column)
 	foreach(lc, rel->baserestrictinfo)
 	{
 		RestrictInfo *ri = lfirst(lc);
-		Node	   *clause = (Node *) ri->clause;
-		List	   *args;
-		Node	   *other;
+		Node	   *left;
+		Node	   *right;
+		Node	   *other = NULL;
+		bool		array;
 
-		if (!restriction_is_securely_promotable(ri, rel))
+		if (!restriction_is_securely_promotable(ri, rel) ||
+			!teamacl_uuid_equality((Node *) ri->clause, &left, &right, &array))
 			continue;
-		if (IsA(clause, ScalarArrayOpExpr) &&
-			((ScalarArrayOpExpr *) clause)->opno == eqop &&
-			((ScalarArrayOpExpr *) clause)->useOr)
-		{
-			args = ((ScalarArrayOpExpr *) clause)->args;
-			if (!equal(linitial(args), column))
-				continue;
-			other = lsecond(args);
-		}
-		else if (IsA(clause, OpExpr) && ((OpExpr *) clause)->opno == eqop &&
-				 list_length(((OpExpr *) clause)->args) == 2)
-		{
-			args = ((OpExpr *) clause)->args;
-			if (equal(linitial(args), column))
-				other = lsecond(args);
-			else if (equal(lsecond(args), column))
-				other = linitial(args);
-			else
-				continue;
-		}
-		else
-			continue;
-		if (IsA(other, Const) && !((Const *) other)->constisnull)
+		if (equal(left, column))
+			other = right;
+		else if (!array && equal(right, column))
+			other = left;
+		if (other != NULL && IsA(other, Const) && !((Const *) other)->constisnull)
 			return (Const *) other;
 	}
 	return NULL;

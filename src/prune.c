@@ -230,25 +230,23 @@ static bool
 AlreadyRestricted(Node *quals, int rtindex, AttrNumber column)
 {
 	ListCell   *lc;
-	Oid			eqop = teamacl_uuid_eq_operator();
 
 	if (quals == NULL)
 		return false;
 	foreach(lc, make_ands_implicit((Expr *) quals))
 	{
 		Node	   *n = lfirst(lc);
+		Node	   *left;
+		Node	   *right;
+		bool		array;
 
 		if (IsA(n, Const) && ((Const *) n)->consttype == BOOLOID &&
 			!((Const *) n)->constisnull && !DatumGetBool(((Const *) n)->constvalue))
 			return true;
-		if (IsA(n, OpExpr) && ((OpExpr *) n)->opno == eqop &&
-			list_length(((OpExpr *) n)->args) == 2 &&
-			(IsColumn(linitial(((OpExpr *) n)->args), rtindex, column) ||
-			 IsColumn(lsecond(((OpExpr *) n)->args), rtindex, column)))
-			return true;
-		if (IsA(n, ScalarArrayOpExpr) && ((ScalarArrayOpExpr *) n)->opno == eqop &&
-			IsColumn(linitial(((ScalarArrayOpExpr *) n)->args), rtindex, column) &&
-			IsA(lsecond(((ScalarArrayOpExpr *) n)->args), Const))
+		if (!teamacl_uuid_equality(n, &left, &right, &array))
+			continue;
+		if (array ? IsColumn(left, rtindex, column) && IsA(right, Const) :
+			IsColumn(left, rtindex, column) || IsColumn(right, rtindex, column))
 			return true;
 	}
 	return false;

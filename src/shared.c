@@ -91,7 +91,6 @@ PG_FUNCTION_INFO_V1(teamacl_shared_cache_stats);
  * at most this big; others are loaded by each backend.
  */
 #define SHARED_CATALOGS		8
-#define SHARED_CATALOG_BYTES	(16 * 1024)
 
 typedef struct SharedMember
 {
@@ -136,7 +135,7 @@ typedef struct SharedCatalog
 	uint64		stamp;			/* clock value before the load */
 	uint64		used;			/* clock value of its last use, for eviction */
 	Size		len;
-	char		image[SHARED_CATALOG_BYTES];
+	char		image[TEAMACL_SHARED_CATALOG_BYTES];
 } SharedCatalog;
 
 typedef struct SharedHeader
@@ -589,17 +588,15 @@ teamacl_shared_publish(const pg_uuid_t *user_id, uint64 stamp, bool registered,
 }
 
 /*
- * Copy this database's catalogue image into buf, if it is here and fresh
- * for this backend: its length, or -1 (or, when cap is too small, the
- * length needed, above cap).
+ * Copy this database's catalogue image into buf (TEAMACL_SHARED_CATALOG_BYTES
+ * long), if it is here and fresh for this backend: its length, or 0.
  */
 Size
-teamacl_shared_catalog_lookup(char *buf, Size cap, bool *found)
+teamacl_shared_catalog_lookup(char *buf)
 {
 	Size		len = 0;
 	int			i;
 
-	*found = false;
 	LWLockAcquire(catalog_lock, LW_SHARED);
 	for (i = 0; i < SHARED_CATALOGS; i++)
 	{
@@ -610,12 +607,8 @@ teamacl_shared_catalog_lookup(char *buf, Size cap, bool *found)
 		if (cat->stamp > floor_stamp)
 		{
 			len = cat->len;
-			if (len <= cap)
-			{
-				memcpy(buf, cat->image, len);
-				*found = true;
-				cat->used = cat->stamp;	/* a benign race among readers */
-			}
+			memcpy(buf, cat->image, len);
+			cat->used = cat->stamp; /* a benign race among readers */
 		}
 		break;
 	}
@@ -634,7 +627,7 @@ teamacl_shared_catalog_publish(uint64 stamp, const char *image, Size len)
 	SharedCatalog *slot = NULL;
 	int			i;
 
-	if (shared == NULL || stamp == 0 || len > SHARED_CATALOG_BYTES)
+	if (shared == NULL || stamp == 0 || len > TEAMACL_SHARED_CATALOG_BYTES)
 		return;
 	LWLockAcquire(catalog_lock, LW_EXCLUSIVE);
 	for (i = 0; i < SHARED_CATALOGS; i++)

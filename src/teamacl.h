@@ -125,7 +125,9 @@ extern int	teamacl_shared_lookup(const pg_uuid_t *user_id, bool *registered,
 extern void teamacl_shared_publish(const pg_uuid_t *user_id, uint64 stamp,
 								   bool registered, const TeamaclMember *members,
 								   int nteams);
-extern Size teamacl_shared_catalog_lookup(char *buf, Size cap, bool *found);
+/* Most bytes of a catalogue image the shared cache holds, per database */
+#define TEAMACL_SHARED_CATALOG_BYTES	(16 * 1024)
+extern Size teamacl_shared_catalog_lookup(char *buf);
 extern void teamacl_shared_catalog_publish(uint64 stamp, const char *image, Size len);
 
 /* identity.c */
@@ -166,5 +168,7 @@ extern void teamacl_prune_identity_changed(void);
 /* check.c */
 extern int	teamacl_permission_arg(FunctionCallInfo fcinfo, int argno);
 extern Oid	teamacl_uuid_eq_operator(void);
+extern bool teamacl_uuid_equality(Node *clause, Node **left, Node **right,
+								  bool *array);
 
 #endif							/* TEAMACL_H */

@@ -52,17 +52,22 @@ sub new_node {
 # teamacl, the application role, a protected table with one row per team,
 # the diagnostic counters, a user's answers as the application sees them
 # and as the tables say
+# teamacl, the application role (allowed set_user only) and the
+# diagnostic counters
+my $base_sql = q{
+	CREATE EXTENSION teamacl CASCADE;
+	CREATE ROLE app LOGIN;
+	GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO app;
+	CREATE FUNCTION cc() RETURNS text AS '$libdir/teamacl', 'teamacl_cache_counters' LANGUAGE C;
+};
+
 sub setup {
 	my ($node) = @_;
-	$node->safe_psql('postgres', q{
-		CREATE EXTENSION teamacl CASCADE;
-		CREATE ROLE app LOGIN;
-		GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO app;
+	$node->safe_psql('postgres', $base_sql . q{
 		CREATE TABLE docs (id int PRIMARY KEY, team_id uuid NOT NULL);
 		CREATE INDEX ON docs (team_id);
 		GRANT SELECT ON docs TO app;
 		SELECT teamacl.protect('docs');
-		CREATE FUNCTION cc() RETURNS text AS '$libdir/teamacl', 'teamacl_cache_counters' LANGUAGE C;
 		-- as the caller: the teams in which u reads (sorted) and how many
 		-- docs rows u reads
 		CREATE FUNCTION answer(u uuid) RETURNS text LANGUAGE plpgsql AS $$
@@ -465,11 +470,7 @@ for my $case (['plain', '', 'not preloaded'], ['off', "shared_preload_libraries 
 # ids; what bob reads there and whether the shared cache answered
 sub bob_in_a_team {
 	my ($node) = @_;
-	$node->safe_psql('postgres', q{
-		CREATE EXTENSION teamacl CASCADE;
-		CREATE ROLE app LOGIN;
-		GRANT EXECUTE ON FUNCTION teamacl.set_user(uuid, boolean) TO app;
-		CREATE FUNCTION cc() RETURNS text AS '$libdir/teamacl', 'teamacl_cache_counters' LANGUAGE C;
+	$node->safe_psql('postgres', $base_sql . q{
 		INSERT INTO teamacl.users (id, email) VALUES ('11111111-1111-4111-8111-111111111111', 'bob@example.com');
 		INSERT INTO teamacl.teams (id, name, plan) VALUES ('22222222-2222-4222-8222-222222222222', 'Team', 'enterprise');
 		INSERT INTO teamacl.members (team_id, user_id, role_id)
